@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything the platform and its tests need on this machine, then returns quickly on later runs:
+# Debian packages, npm packages (when package-lock.json changed) and the Go-built sandbox binaries
+# (cached under ~/.cache/urumi, keyed by version).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+step() { printf '[bootstrap] %s\n' "$*"; }
+fail() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[[ $node_major -ge 20 ]] || fail "Node.js 20 or newer is required (found $(node --version))."
+command -v go >/dev/null || fail "Go 1.26 or newer is required to build the sandbox cluster: install it and put \`go\` on PATH."
+
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+if ((${#missing[@]})); then
+  step "installing Debian packages: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=node_modules/.urumi-lock-hash
+if [[ ! -f $stamp || $(cat "$stamp") != "$lock_hash" ]]; then
+  step "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" >"$stamp"
+fi
+
+npx tsx deploy/sandbox/src/cli.ts build >/dev/null
+step "ready"

@@ -1,0 +1,105 @@
+import { ParsedGoMod, semverParts } from './gomod';
+import { versions } from './versions';
+
+/** How to build one Go module's binaries through a wrapper module. */
+export interface GoComponent {
+  readonly name: string;
+  readonly module: string;
+  readonly version: string;
+  /** Binary name → main package. */
+  readonly binaries: Readonly<Record<string, string>>;
+  /** Published version of a module the target requires at a placeholder version. */
+  readonly releaseVersionOf?: (modulePath: string) => string;
+  /** Link-time string variables, derived from the pinned version and the target's go.mod. */
+  readonly linkerVariables: (target: ParsedGoMod, releasedAt: string) => Record<string, string>;
+  /** Data files shipped in the module that the sandbox needs at run time (module-relative). */
+  readonly assets?: readonly string[];
+}
+
+function requiredVersion(mod: ParsedGoMod, path: string): string {
+  const found = mod.requires.find((r) => r.path === path);
+  if (!found) throw new Error(`${mod.module} does not require ${path}`);
+  return found.version;
+}
+
+function kubernetesVersionVariables(version: string, releasedAt: string): Record<string, string> {
+  const { major, minor } = semverParts(version);
+  const vars: Record<string, string> = {};
+  for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+    vars[`${pkg}.gitVersion`] = version;
+    vars[`${pkg}.gitMajor`] = major;
+    vars[`${pkg}.gitMinor`] = minor;
+    // Built from the module archive, not a git checkout: the same words upstream uses then.
+    vars[`${pkg}.gitTreeState`] = 'archive';
+    vars[`${pkg}.gitCommit`] = 'unknown';
+    vars[`${pkg}.buildDate`] = releasedAt;
+  }
+  return vars;
+}
+
+export const components: readonly GoComponent[] = [
+  {
+    name: 'kubernetes',
+    module: 'k8s.io/kubernetes',
+    version: versions.kubernetes,
+    binaries: {
+      'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
+      'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
+      'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
+      kubectl: 'k8s.io/kubernetes/cmd/kubectl',
+    },
+    // Staging modules are published as v0.<minor>.<patch> alongside v1.<minor>.<patch>.
+    releaseVersionOf: () => versions.kubernetes.replace(/^v1\./, 'v0.'),
+    linkerVariables: (_mod, releasedAt) => kubernetesVersionVariables(versions.kubernetes, releasedAt),
+  },
+  {
+    name: 'etcd',
+    module: 'go.etcd.io/etcd/server/v3',
+    version: versions.etcd,
+    binaries: { etcd: 'go.etcd.io/etcd/server/v3' },
+    linkerVariables: () => ({ 'go.etcd.io/etcd/api/v3/version.GitSHA': versions.etcd }),
+  },
+  {
+    name: 'kwok',
+    module: 'sigs.k8s.io/kwok',
+    version: versions.kwok,
+    binaries: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' },
+    linkerVariables: () => ({
+      'sigs.k8s.io/kwok/pkg/consts.Version': versions.kwok,
+      'sigs.k8s.io/kwok/pkg/consts.KubeVersion': versions.kubernetes,
+    }),
+    assets: [
+      'kustomize/stage/node/fast/node-initialize.yaml',
+      'kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
+      'kustomize/stage/pod/fast/pod-ready.yaml',
+      'kustomize/stage/pod/fast/pod-complete.yaml',
+      'kustomize/stage/pod/fast/pod-delete.yaml',
+    ],
+  },
+  {
+    name: 'helm',
+    module: 'helm.sh/helm/v3',
+    version: versions.helm,
+    binaries: { helm: 'helm.sh/helm/v3/cmd/helm' },
+    linkerVariables: (mod) => {
+      // As helm's Makefile: the Kubernetes version helm assumes is that of its client-go.
+      const { major, minor } = semverParts(requiredVersion(mod, 'k8s.io/client-go'));
+      const k8sMajor = String(Number(major) + 1);
+      return {
+        'helm.sh/helm/v3/internal/version.version': versions.helm,
+        'helm.sh/helm/v3/internal/version.gitTreeState': 'archive',
+        'helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor': k8sMajor,
+        'helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor': minor,
+        'helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor': k8sMajor,
+        'helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor': minor,
+      };
+    },
+  },
+  {
+    name: 'nats-server',
+    module: 'github.com/nats-io/nats-server/v2',
+    version: versions.natsServer,
+    binaries: { 'nats-server': 'github.com/nats-io/nats-server/v2' },
+    linkerVariables: () => ({}),
+  },
+];

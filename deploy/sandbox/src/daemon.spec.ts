@@ -1,0 +1,60 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Daemons } from './daemon';
+
+function isRunning(pid: number): boolean {
+  return existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+describe(Daemons.name, () => {
+  let dir: string;
+  let sut: Daemons;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'urumi-daemons-'));
+    sut = new Daemons(dir);
+  });
+
+  afterEach(async () => {
+    await sut.stop('worker', 1_000);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('finds a started daemon by its pid file and logs its output', async () => {
+    const pid = await sut.start({ name: 'worker', command: '/bin/sh', args: ['-c', 'echo hello; sleep 60'] });
+
+    expect(sut.pidOf('worker')).toBe(pid);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(readFileSync(sut.logFile('worker'), 'utf8')).toContain('hello');
+  });
+
+  it('stops the daemon and everything it forked', async () => {
+    const childPidFile = join(dir, 'child.pid');
+    const pid = await sut.start({
+      name: 'worker',
+      command: '/bin/sh',
+      args: ['-c', `sleep 60 & echo $! > ${childPidFile}; wait`],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const childPid = Number(readFileSync(childPidFile, 'utf8'));
+
+    expect(await sut.stop('worker')).toBe(true);
+
+    expect(isRunning(pid)).toBe(false);
+    expect(isRunning(childPid)).toBe(false);
+    expect(sut.pidOf('worker')).toBeUndefined();
+  });
+
+  it('does not mistake a reused pid for the daemon, nor stop that process', async () => {
+    await sut.start({ name: 'worker', command: '/bin/sleep', args: ['60'] });
+    await sut.stop('worker');
+    // The pid file now names a live process that is not a sleep: this test's own.
+    writeFileSync(join(dir, 'run', 'worker.pid'), JSON.stringify({ pid: process.pid, command: '/bin/sleep' }));
+
+    expect(sut.pidOf('worker')).toBeUndefined();
+    expect(await sut.stop('worker')).toBe(false);
+    expect(isRunning(process.pid)).toBe(true);
+  });
+});

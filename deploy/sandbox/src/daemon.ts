@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A long-running process the sandbox starts in the background and finds again by its pid file. */
+export interface DaemonSpec {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+interface PidRecord {
+  readonly pid: number;
+  readonly command: string;
+}
+
+export class Daemons {
+  constructor(private readonly stateDir: string) {}
+
+  logFile(name: string): string {
+    return join(this.stateDir, 'logs', `${name}.log`);
+  }
+
+  private pidFile(name: string): string {
+    return join(this.stateDir, 'run', `${name}.pid`);
+  }
+
+  /** The pid of a running daemon, or undefined; a pid reused by another program does not count. */
+  pidOf(name: string): number | undefined {
+    const file = this.pidFile(name);
+    if (!existsSync(file)) return undefined;
+    const record = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
+    try {
+      const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0')[0];
+      return cmdline === record.command ? record.pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async start(spec: DaemonSpec): Promise<number> {
+    await mkdir(join(this.stateDir, 'logs'), { recursive: true });
+    await mkdir(join(this.stateDir, 'run'), { recursive: true });
+    const log = openSync(this.logFile(spec.name), 'a');
+    try {
+      // Its own process group, so stopping it also stops anything it forked.
+      const child = spawn(spec.command, spec.args, {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: spec.env ?? process.env,
+      });
+      await new Promise<void>((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+      const pid = child.pid;
+      if (pid === undefined) throw new Error(`${spec.name} did not start`);
+      child.unref();
+      await writeFile(this.pidFile(spec.name), JSON.stringify({ pid, command: spec.command } satisfies PidRecord));
+      return pid;
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; a daemon that is not running is already stopped. */
+  async stop(name: string, graceMs = 10_000): Promise<boolean> {
+    const pid = this.pidOf(name);
+    await rm(this.pidFile(name), { force: true });
+    if (pid === undefined) return false;
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // The group is already gone.
+      }
+    };
+    signalGroup('SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+    if (isAlive(pid)) signalGroup('SIGKILL');
+    while (isAlive(pid)) await sleep(50);
+    return true;
+  }
+
+  async logTail(name: string, lines = 20): Promise<string> {
+    try {
+      return (await readFile(this.logFile(name), 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    // A zombie still answers kill(0); /proc tells a finished process from a running one.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,420 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { Daemons, DaemonSpec } from './daemon';
+import { exec } from './exec';
+import { formatDuration, log } from './log';
+import { fakeNodesManifest } from './nodes';
+import { ensurePki, identities, Pki, renderKubeconfig } from './pki';
+import { freePort, isPortFree } from './ports';
+import { get, waitUntil } from './probe';
+import { binaryOf, ensureToolchain, Toolchain } from './toolchain';
+
+const PORT_NAMES = [
+  'apiserver',
+  'etcd',
+  'etcdPeer',
+  'controllerManager',
+  'scheduler',
+  'kwok',
+  'nats',
+  'natsMonitor',
+] as const;
+type PortName = (typeof PORT_NAMES)[number];
+export type Ports = Record<PortName, number>;
+
+/** The ports a developer's sandbox prefers; tests take whatever is free. */
+export const conventionalPorts: Ports = {
+  apiserver: 6443,
+  etcd: 2379,
+  etcdPeer: 2380,
+  controllerManager: 10257,
+  scheduler: 10259,
+  kwok: 10247,
+  nats: 4222,
+  natsMonitor: 8222,
+};
+
+export interface SandboxOptions {
+  /** Where data, logs, certificates and the kubeconfig live. */
+  readonly stateDir: string;
+  readonly preferredPorts?: Partial<Ports>;
+  readonly nodes?: number;
+}
+
+interface SandboxState {
+  readonly ports: Ports;
+  readonly toolchain: Toolchain;
+}
+
+export interface ComponentStatus {
+  readonly name: string;
+  readonly pid?: number;
+  readonly healthy: boolean;
+  readonly endpoint: string;
+}
+
+/** Start order; `down` stops in reverse. */
+const COMPONENTS = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+  'nats-server',
+] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/**
+ * A real Kubernetes control plane (etcd, API server, controller-manager, scheduler) with KWOK
+ * playing the kubelets, plus a NATS JetStream server, all on loopback and all under one state folder.
+ */
+export class Sandbox {
+  readonly daemons: Daemons;
+  readonly kubeconfig: string;
+  readonly natsUrlFile: string;
+
+  constructor(private readonly options: SandboxOptions) {
+    this.daemons = new Daemons(options.stateDir);
+    this.kubeconfig = join(options.stateDir, 'kubeconfig');
+    this.natsUrlFile = join(options.stateDir, 'nats-url');
+  }
+
+  get stateDir(): string {
+    return this.options.stateDir;
+  }
+
+  async up(): Promise<void> {
+    const started = Date.now();
+    const toolchain = await ensureToolchain();
+    const ports = await this.ports(toolchain);
+    const pki = await ensurePki(join(this.stateDir, 'pki'));
+    await this.writeConfigs(pki, ports);
+
+    const startedNow: Component[] = [];
+    try {
+      for (const component of COMPONENTS) {
+        if (this.daemons.pidOf(component) !== undefined) continue;
+        for (const port of this.portsOf(component, ports)) {
+          if (!(await isPortFree(port))) {
+            throw new Error(
+              `port ${port} (for ${component}) is taken by another program: stop it, or run \`npm run sandbox -- down --purge\` to pick new ports`,
+            );
+          }
+        }
+        await this.daemons.start(this.specOf(component, toolchain, pki, ports));
+        startedNow.push(component);
+        await this.waitHealthy(component, pki, ports);
+      }
+      await this.ensureNodes(toolchain);
+    } catch (error) {
+      for (const component of [...startedNow].reverse()) await this.daemons.stop(component);
+      throw error;
+    }
+    await writeFile(this.natsUrlFile, `nats://127.0.0.1:${ports.nats}\n`);
+    log.step(startedNow.length ? `up in ${formatDuration(Date.now() - started)}` : 'already up');
+  }
+
+  async down(options: { purge?: boolean } = {}): Promise<void> {
+    for (const component of [...COMPONENTS].reverse()) {
+      if (await this.daemons.stop(component)) log.step(`stopped ${component}`);
+    }
+    await rm(this.natsUrlFile, { force: true });
+    if (options.purge) {
+      await rm(this.stateDir, { recursive: true, force: true });
+      log.step(`removed ${relative(process.cwd(), this.stateDir) || this.stateDir}`);
+    }
+  }
+
+  /** Stops one component and brings it back, as after a crash. */
+  async restart(component: Component): Promise<void> {
+    await this.daemons.stop(component);
+    await this.up();
+  }
+
+  async status(): Promise<ComponentStatus[]> {
+    if (!existsSync(this.stateFile)) return COMPONENTS.map((name) => ({ name, healthy: false, endpoint: '' }));
+    const { ports } = await this.state();
+    const pki = await ensurePki(join(this.stateDir, 'pki'));
+    return Promise.all(
+      COMPONENTS.map(async (name) => {
+        const pid = this.daemons.pidOf(name);
+        const healthy = pid !== undefined && (await this.isHealthy(name, pki, ports));
+        return { name, pid, healthy, endpoint: this.endpointOf(name, ports) };
+      }),
+    );
+  }
+
+  async natsUrl(): Promise<string> {
+    return (await readFile(this.natsUrlFile, 'utf8')).trim();
+  }
+
+  /** Runs kubectl (or helm) as the sandbox admin, with the binaries the last `up` used. */
+  async kubectl(args: readonly string[], input?: string): Promise<string> {
+    const { toolchain } = await this.state();
+    const { stdout } = await exec(binaryOf(toolchain, 'kubectl'), ['--kubeconfig', this.kubeconfig, ...args], {
+      input,
+    });
+    return stdout;
+  }
+
+  async helm(args: readonly string[]): Promise<string> {
+    const { toolchain } = await this.state();
+    const { stdout } = await exec(binaryOf(toolchain, 'helm'), ['--kubeconfig', this.kubeconfig, ...args]);
+    return stdout;
+  }
+
+  private get stateFile(): string {
+    return join(this.stateDir, 'state.json');
+  }
+
+  private async state(): Promise<SandboxState> {
+    if (!existsSync(this.stateFile)) throw new Error('the sandbox is not up: run `npm run sandbox -- up`');
+    return JSON.parse(await readFile(this.stateFile, 'utf8')) as SandboxState;
+  }
+
+  /**
+   * Ports chosen on the first `up` and kept, so the kubeconfig and NATS URL stay valid across restarts;
+   * the toolchain is recorded beside them for kubectl and helm.
+   */
+  private async ports(toolchain: Toolchain): Promise<Ports> {
+    const ports = existsSync(this.stateFile) ? (await this.state()).ports : await this.choosePorts();
+    await mkdir(this.stateDir, { recursive: true });
+    await writeFile(this.stateFile, JSON.stringify({ ports, toolchain } satisfies SandboxState, null, 2) + '\n');
+    return ports;
+  }
+
+  private async choosePorts(): Promise<Ports> {
+    const ports = {} as Ports;
+    const taken = new Set<number>();
+    for (const name of PORT_NAMES) {
+      let port = await freePort(this.options.preferredPorts?.[name] ?? 0);
+      while (taken.has(port)) port = await freePort(0);
+      taken.add(port);
+      ports[name] = port;
+    }
+    return ports;
+  }
+
+  private portsOf(component: Component, ports: Ports): number[] {
+    switch (component) {
+      case 'etcd':
+        return [ports.etcd, ports.etcdPeer];
+      case 'kube-apiserver':
+        return [ports.apiserver];
+      case 'kube-controller-manager':
+        return [ports.controllerManager];
+      case 'kube-scheduler':
+        return [ports.scheduler];
+      case 'kwok':
+        return [ports.kwok];
+      case 'nats-server':
+        return [ports.nats, ports.natsMonitor];
+    }
+  }
+
+  private endpointOf(component: Component, ports: Ports): string {
+    switch (component) {
+      case 'etcd':
+        return `http://127.0.0.1:${ports.etcd}`;
+      case 'kube-apiserver':
+        return `https://127.0.0.1:${ports.apiserver}`;
+      case 'kube-controller-manager':
+        return `https://127.0.0.1:${ports.controllerManager}`;
+      case 'kube-scheduler':
+        return `https://127.0.0.1:${ports.scheduler}`;
+      case 'kwok':
+        return `http://127.0.0.1:${ports.kwok}`;
+      case 'nats-server':
+        return `nats://127.0.0.1:${ports.nats}`;
+    }
+  }
+
+  private componentKubeconfig(file: string): string {
+    return join(this.stateDir, 'pki', `${file}.kubeconfig`);
+  }
+
+  private async writeConfigs(pki: Pki, ports: Ports): Promise<void> {
+    const server = `https://127.0.0.1:${ports.apiserver}`;
+    await writeFile(this.kubeconfig, await renderKubeconfig(pki, identities.admin, server), { mode: 0o600 });
+    for (const identity of [identities.controllerManager, identities.scheduler, identities.kwok]) {
+      await writeFile(this.componentKubeconfig(identity.file), await renderKubeconfig(pki, identity, server), {
+        mode: 0o600,
+      });
+    }
+    await mkdir(join(this.stateDir, 'nats'), { recursive: true });
+    await writeFile(
+      join(this.stateDir, 'nats.conf'),
+      `server_name: urumi-sandbox
+listen: 127.0.0.1:${ports.nats}
+http: 127.0.0.1:${ports.natsMonitor}
+jetstream {
+  store_dir: "${join(this.stateDir, 'nats')}"
+}
+`,
+    );
+  }
+
+  private specOf(component: Component, toolchain: Toolchain, pki: Pki, ports: Ports): DaemonSpec {
+    const bin = (name: string) => binaryOf(toolchain, name);
+    switch (component) {
+      case 'etcd':
+        return {
+          name: component,
+          command: bin('etcd'),
+          args: [
+            '--name=sandbox',
+            `--data-dir=${join(this.stateDir, 'etcd')}`,
+            `--listen-client-urls=http://127.0.0.1:${ports.etcd}`,
+            `--advertise-client-urls=http://127.0.0.1:${ports.etcd}`,
+            `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+            `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+            `--initial-cluster=sandbox=http://127.0.0.1:${ports.etcdPeer}`,
+            '--listen-metrics-urls=',
+            // A disposable local cluster: durability across power loss is not worth an fsync per write.
+            '--unsafe-no-fsync',
+            '--log-level=warn',
+          ],
+        };
+      case 'kube-apiserver':
+        return {
+          name: component,
+          command: bin('kube-apiserver'),
+          args: [
+            `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
+            '--bind-address=127.0.0.1',
+            '--advertise-address=127.0.0.1',
+            `--secure-port=${ports.apiserver}`,
+            `--tls-cert-file=${pki.serverCert}`,
+            `--tls-private-key-file=${pki.serverKey}`,
+            `--client-ca-file=${pki.caCert}`,
+            '--authorization-mode=RBAC',
+            '--anonymous-auth=false',
+            '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+            `--service-account-key-file=${pki.serviceAccountPub}`,
+            `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+            '--service-cluster-ip-range=10.96.0.0/16',
+            '--allow-privileged=true',
+            '--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,PodSecurity,ResourceQuota,DefaultStorageClass,DefaultTolerationSeconds,StorageObjectInUseProtection,DefaultIngressClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy',
+            '--profiling=false',
+          ],
+        };
+      case 'kube-controller-manager':
+        return {
+          name: component,
+          command: bin('kube-controller-manager'),
+          args: [
+            `--kubeconfig=${this.componentKubeconfig(identities.controllerManager.file)}`,
+            `--authentication-kubeconfig=${this.componentKubeconfig(identities.controllerManager.file)}`,
+            `--authorization-kubeconfig=${this.componentKubeconfig(identities.controllerManager.file)}`,
+            '--bind-address=127.0.0.1',
+            `--secure-port=${ports.controllerManager}`,
+            `--root-ca-file=${pki.caCert}`,
+            `--service-account-private-key-file=${pki.serviceAccountKey}`,
+            `--cluster-signing-cert-file=${pki.caCert}`,
+            `--cluster-signing-key-file=${pki.caKey}`,
+            '--use-service-account-credentials=true',
+            '--service-cluster-ip-range=10.96.0.0/16',
+            '--leader-elect=false',
+            '--kube-api-qps=200',
+            '--kube-api-burst=400',
+            '--profiling=false',
+          ],
+        };
+      case 'kube-scheduler':
+        return {
+          name: component,
+          command: bin('kube-scheduler'),
+          args: [
+            `--kubeconfig=${this.componentKubeconfig(identities.scheduler.file)}`,
+            `--authentication-kubeconfig=${this.componentKubeconfig(identities.scheduler.file)}`,
+            `--authorization-kubeconfig=${this.componentKubeconfig(identities.scheduler.file)}`,
+            '--bind-address=127.0.0.1',
+            `--secure-port=${ports.scheduler}`,
+            '--leader-elect=false',
+            '--profiling=false',
+          ],
+        };
+      case 'kwok':
+        return {
+          name: component,
+          command: bin('kwok'),
+          args: [
+            `--kubeconfig=${this.componentKubeconfig(identities.kwok.file)}`,
+            '--manage-all-nodes=false',
+            '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+            '--cidr=10.244.0.0/16',
+            '--node-ip=10.0.0.1',
+            `--server-address=127.0.0.1:${ports.kwok}`,
+            ...toolchain.kwokStages.map((stage) => `--config=${stage}`),
+          ],
+        };
+      case 'nats-server':
+        return {
+          name: component,
+          command: bin('nats-server'),
+          args: ['--config', join(this.stateDir, 'nats.conf')],
+        };
+    }
+  }
+
+  private async isHealthy(component: Component, pki: Pki, ports: Ports): Promise<boolean> {
+    const ok = async (url: string, tls?: Parameters<typeof get>[1]) => (await get(url, tls)).status === 200;
+    switch (component) {
+      case 'etcd':
+        return (await get(`http://127.0.0.1:${ports.etcd}/health`)).body.includes('"health":"true"');
+      case 'kube-apiserver': {
+        const [ca, cert, key] = await Promise.all(
+          [pki.caCert, pki.certOf(identities.admin), pki.keyOf(identities.admin)].map((f) => readFile(f)),
+        );
+        return ok(`https://127.0.0.1:${ports.apiserver}/readyz`, { ca, cert, key });
+      }
+      case 'kube-controller-manager':
+        return ok(`https://127.0.0.1:${ports.controllerManager}/healthz`);
+      case 'kube-scheduler':
+        return ok(`https://127.0.0.1:${ports.scheduler}/healthz`);
+      case 'kwok':
+        return ok(`http://127.0.0.1:${ports.kwok}/healthz`);
+      case 'nats-server':
+        return ok(`http://127.0.0.1:${ports.natsMonitor}/healthz?js-enabled-only=true`);
+    }
+  }
+
+  private async waitHealthy(component: Component, pki: Pki, ports: Ports): Promise<void> {
+    const started = Date.now();
+    let died = false;
+    try {
+      await waitUntil(
+        `${component} did not start`,
+        () => this.isHealthy(component, pki, ports),
+        90_000,
+        () => {
+          died = this.daemons.pidOf(component) === undefined;
+          return died ? 'the process exited' : undefined;
+        },
+      );
+    } catch (error) {
+      const tail = await this.daemons.logTail(component);
+      throw new Error(`${(error as Error).message}. Its log, ${this.daemons.logFile(component)}, ends with:\n${tail}`);
+    }
+    log.step(`${component} ready (${formatDuration(Date.now() - started)})`);
+  }
+
+  private async ensureNodes(toolchain: Toolchain): Promise<void> {
+    const kubectl = (args: string[], input?: string) =>
+      exec(binaryOf(toolchain, 'kubectl'), ['--kubeconfig', this.kubeconfig, ...args], { input });
+    await kubectl(
+      ['apply', '--server-side', '--field-manager=urumi-sandbox', '-f', '-'],
+      fakeNodesManifest(this.options.nodes ?? 4),
+    );
+    await kubectl(['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
+    // Pods are admitted only once the namespace's default ServiceAccount exists.
+    await waitUntil(
+      'the default ServiceAccount was not created',
+      async () =>
+        (await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '--ignore-not-found', '-o', 'name']))
+          .stdout !== '',
+      60_000,
+    );
+  }
+}

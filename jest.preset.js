@@ -14,6 +14,8 @@ module.exports = {
       },
     ],
   },
+  // ESM-only packages are compiled to CommonJS like our own sources.
+  transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/**/*.spec.ts'],
 };

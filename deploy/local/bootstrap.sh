@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the platform and its tests need on this machine, then returns quickly on later runs:
 # Debian packages, npm packages (when package-lock.json changed) and the Go-built sandbox binaries
-# (cached under ~/.cache/urumi, keyed by version).
+# (cached under ~/.cache/urumi, keyed by version), then generates the contracts' TypeScript from proto/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -30,5 +30,6 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$lock_hash" ]]; then
   echo "$lock_hash" >"$stamp"
 fi
 
-npx tsx deploy/sandbox/src/cli.ts build >/dev/null
+npx tsx deploy/sandbox/src/cli.ts build
+bash proto/generate.sh
 step "ready"

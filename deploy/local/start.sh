@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 bash deploy/local/bootstrap.sh
-npx tsx deploy/sandbox/src/cli.ts up
+exec npx tsx deploy/sandbox/src/start.ts

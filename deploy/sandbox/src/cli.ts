@@ -1,12 +1,13 @@
 import { relative } from 'node:path';
-import { ensureToolchain } from './toolchain';
+import { binaryOf, ensureToolchain } from './toolchain';
 import { conventionalPorts, Sandbox } from './sandbox';
 import { defaultStateDir } from './paths';
 import { versions } from './versions';
 
 const USAGE = `usage: npm run sandbox -- <command>
 
-  build            build (or find in the cache) every binary the sandbox runs
+  build [--list]   build (or find in the cache) every binary the sandbox runs; --list prints their paths
+  path <binary>    print the path of one built binary (kubectl, helm, buf, …)
   up               start etcd, the Kubernetes control plane, KWOK and NATS JetStream
   down [--purge]   stop everything; --purge also deletes the data under .sandbox/
   status           tell what runs and whether it is healthy`;
@@ -19,7 +20,14 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'build': {
       const toolchain = await ensureToolchain();
-      for (const [name, path] of Object.entries(toolchain.bin)) console.log(`${name.padEnd(24)} ${path}`);
+      if (flags.includes('--list')) {
+        for (const [name, path] of Object.entries(toolchain.bin)) console.log(`${name.padEnd(24)} ${path}`);
+      }
+      return 0;
+    }
+    case 'path': {
+      const [name = ''] = flags;
+      console.log(binaryOf(await ensureToolchain(), name));
       return 0;
     }
     case 'up': {

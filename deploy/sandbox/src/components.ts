@@ -102,4 +102,11 @@ export const components: readonly GoComponent[] = [
     binaries: { 'nats-server': 'github.com/nats-io/nats-server/v2' },
     linkerVariables: () => ({}),
   },
+  {
+    name: 'buf',
+    module: 'github.com/bufbuild/buf',
+    version: versions.buf,
+    binaries: { buf: 'github.com/bufbuild/buf/cmd/buf' },
+    linkerVariables: () => ({}),
+  },
 ];

@@ -11,6 +11,6 @@ export function cacheRoot(): string {
   return join(base, 'sandbox');
 }
 
-/** State of the developer sandbox; tests use a sibling under it so the two never collide. */
+/** State of the developer sandbox; each test run has its own folder under .sandbox/test. */
 export const defaultStateDir = join(repoRoot, '.sandbox');
-export const testStateDir = join(repoRoot, '.sandbox', 'test');
+export const testStateRoot = join(repoRoot, '.sandbox', 'test');

@@ -1,8 +1,9 @@
-/** Pinned versions of everything the sandbox builds. Bump here, and the cache key changes with it. */
+/** Pinned versions of everything the sandbox builds (and buf, which lints and generates the contracts). Bump here, and the cache key changes with it. */
 export const versions = {
   kubernetes: 'v1.36.3',
   etcd: 'v3.6.16',
   kwok: 'v0.8.0',
   helm: 'v3.22.0',
   natsServer: 'v2.15.2',
+  buf: 'v1.75.0',
 } as const;

@@ -1,8 +1,9 @@
-import { testSandbox } from './test-sandbox';
+import { ownsTestSandbox, releaseTestSandbox, testSandbox } from './test-sandbox';
 
-/** Stops the test sandbox started by globalSetup and leaves no process behind. */
+/** Stops the sandbox globalSetup started and removes its data (kept with URUMI_KEEP_TEST_SANDBOX=1). */
 export default async function globalTeardown(): Promise<void> {
-  if (process.env['URUMI_TEST_SANDBOX_OWNER'] !== String(process.pid)) return;
-  delete process.env['URUMI_TEST_SANDBOX_OWNER'];
-  await testSandbox().down({ purge: !process.env['URUMI_KEEP_TEST_SANDBOX'] });
+  if (!ownsTestSandbox()) return;
+  const sandbox = testSandbox();
+  releaseTestSandbox();
+  await sandbox.down({ purge: !process.env['URUMI_KEEP_TEST_SANDBOX'] });
 }

@@ -1,0 +1,4 @@
+export default {
+  displayName: 'runtime',
+  preset: '../../../jest.preset.js',
+};

@@ -1,0 +1,53 @@
+import { LoggerService } from '@nestjs/common';
+import pino, { Logger } from 'pino';
+
+/** Keys whose values never reach a log line, wherever they appear in a logged object. */
+const REDACTED = ['authorization', 'token', 'password', 'secret', 'cookie'].flatMap((key) => [
+  key,
+  `*.${key}`,
+  `*.*.${key}`,
+]);
+
+export function createLogger(
+  service: string,
+  {
+    level = process.env['LOG_LEVEL'] ?? 'info',
+    destination,
+  }: { level?: string; destination?: pino.DestinationStream } = {},
+): Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACTED, censor: '[redacted]' },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** Nest's logger interface over pino: one JSON object per line, with Nest's context as `context`. */
+export class JsonLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, context?: string): void {
+    this.write('info', message, context);
+  }
+  error(message: unknown, stackOrContext?: string, context?: string): void {
+    const stack = context ? stackOrContext : undefined;
+    this.logger.error({ context: context ?? stackOrContext, stack }, String(message));
+  }
+  warn(message: unknown, context?: string): void {
+    this.write('warn', message, context);
+  }
+  debug(message: unknown, context?: string): void {
+    this.write('debug', message, context);
+  }
+  verbose(message: unknown, context?: string): void {
+    this.write('trace', message, context);
+  }
+
+  private write(level: 'info' | 'warn' | 'debug' | 'trace', message: unknown, context?: string): void {
+    if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...message });
+    else this.logger[level]({ context }, String(message));
+  }
+}

@@ -1,5 +1,15 @@
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+// The workspace aliases (@urumi/*) as tsconfig.base.json maps them, so Jest resolves what tsc does.
+const { paths } = JSON.parse(readFileSync(join(__dirname, 'tsconfig.base.json'), 'utf8')).compilerOptions;
+const moduleNameMapper = Object.fromEntries(
+  Object.entries(paths).map(([alias, [target]]) => [`^${alias}$`, join(__dirname, target)]),
+);
+
 /** Shared Jest settings: TypeScript through SWC (with decorator metadata, for NestJS), Node environment. */
 module.exports = {
+  moduleNameMapper,
   testEnvironment: 'node',
   transform: {
     '^.+\\.[tj]s$': [

@@ -3,6 +3,7 @@ export * from './gen/urumi/store/v1/commands_pb';
 export * from './gen/urumi/store/v1/events_pb';
 export { create, isMessage } from '@bufbuild/protobuf';
 export { timestampDate, timestampFromDate, timestampNow } from '@bufbuild/protobuf/wkt';
+export type { Timestamp } from '@bufbuild/protobuf/wkt';
 export { decode, encode } from './codec';
 export { buckets, streams, subjects } from './subjects';
 export { engineName, engineNames, isTerminal, stepLabel, stepSlug } from './steps';

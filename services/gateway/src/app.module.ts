@@ -1,0 +1,54 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { streams } from '@urumi/contracts';
+import { defineStream, MessagingHealthIndicator, MessagingModule } from '@urumi/messaging';
+import { OperationsModule } from '@urumi/runtime';
+import { AuditModule } from './audit/audit.module';
+import { AuthConfig, AuthModule } from './auth';
+import { GatewayConfigModule } from './config/gateway-config.module';
+import { GatewayConfig } from './config/gateway.config';
+import { describeError } from './http/http-exception.filter';
+import { IdempotencyModule } from './idempotency';
+import { LiveModule } from './live/live.module';
+import { ReadModelModule } from './read-model/read-model.module';
+import { ReadModel } from './read-model/read-model.service';
+import { StoresModule } from './stores/stores.module';
+import { ThrottlingConfig, ThrottlingModule } from './throttling';
+
+export interface GatewayModuleConfig {
+  readonly gateway: GatewayConfig;
+  readonly auth: AuthConfig;
+  readonly throttling: ThrottlingConfig;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: GatewayModuleConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        GatewayConfigModule.forRoot(config.gateway),
+        MessagingModule.forRoot({
+          servers: config.gateway.natsUrl,
+          name: 'gateway',
+          streams: [defineStream(streams.stores), defineStream(streams.audit)],
+        }),
+        OperationsModule.forRoot({
+          service: 'gateway',
+          imports: [ReadModelModule],
+          inject: [MessagingHealthIndicator, ReadModel],
+          readiness: (nats: MessagingHealthIndicator, readModel: ReadModel) => ({
+            nats: () => nats.isReady(),
+            readModel: async () => readModel.isReady(),
+          }),
+        }),
+        // Before auth: a request with a bad token still counts against its IP.
+        ThrottlingModule.forRoot(config.throttling),
+        AuthModule.forRoot(config.auth),
+        IdempotencyModule.forRoot({ describeError }),
+        StoresModule,
+        AuditModule,
+        LiveModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Roles } from '../auth';
+import { AuditLog, AuditPage } from './audit.service';
+
+export class AuditQuery {
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be a whole number' })
+  @Min(1, { message: 'limit must be at least 1' })
+  @Max(200, { message: 'limit must be at most 200' })
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'the `next` value of the previous page' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'before must be a sequence number' })
+  @Min(1, { message: 'before must be a sequence number' })
+  before?: number;
+}
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('api/v1/audit')
+export class AuditController {
+  constructor(private readonly audit: AuditLog) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Who did what, when and from where: newest first, paged (admins only)' })
+  page(@Query() query: AuditQuery): Promise<AuditPage> {
+    return this.audit.page(query.limit ?? 50, query.before);
+  }
+}

@@ -1,0 +1,9 @@
+import { Principal } from './principal';
+
+/**
+ * Turns a bearer token into a Principal, or throws UnauthorizedException with a message a person can act
+ * on (never the token itself). Abstract so it is its own injection token.
+ */
+export abstract class Authenticator {
+  abstract authenticate(token: string): Promise<Principal>;
+}

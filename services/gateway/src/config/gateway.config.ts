@@ -1,0 +1,34 @@
+import { envInt, envList, envString } from '@urumi/runtime';
+
+export interface GatewayConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly natsUrl: string;
+  /** Browser origins allowed to open the live-status WebSocket (and to call the API cross-origin). */
+  readonly allowedOrigins: readonly string[];
+  /** Stores are served at <name>.<baseDomain>. */
+  readonly baseDomain: string;
+  readonly storeUrlScheme: 'http' | 'https';
+  /** Express `trust proxy`: how many proxies in front of the gateway may set X-Forwarded-For. */
+  readonly trustedProxies: number;
+  readonly bodyLimitBytes: number;
+}
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv): GatewayConfig {
+  const port = envInt(env, 'GATEWAY_PORT', 8080, { min: 1, max: 65535 });
+  const scheme = envString(env, 'STORE_URL_SCHEME', 'http');
+  if (scheme !== 'http' && scheme !== 'https')
+    throw new Error(`STORE_URL_SCHEME must be http or https, not "${scheme}"`);
+  return {
+    host: envString(env, 'GATEWAY_HOST', '127.0.0.1'),
+    port,
+    natsUrl: envString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
+    allowedOrigins: envList(env, 'ALLOWED_ORIGINS', [`http://127.0.0.1:${port}`, `http://localhost:${port}`]),
+    baseDomain: envString(env, 'BASE_DOMAIN', '127.0.0.1.nip.io'),
+    storeUrlScheme: scheme,
+    trustedProxies: envInt(env, 'TRUSTED_PROXIES', 0, { max: 10 }),
+    bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 8 * 1024, { min: 256, max: 1024 * 1024 }),
+  };
+}

@@ -1,0 +1,108 @@
+import { KV, KvEntry, NatsConnection, NatsError, StorageType } from 'nats';
+
+/** The first answer to a request, replayed to its retries. */
+export interface StoredAnswer {
+  readonly status: number;
+  /** The JSON body as sent; for a refusal, the HttpException's response. */
+  readonly body: unknown;
+  readonly location?: string;
+  /** A refusal (4xx) is replayed by throwing it again, so exception filters format it as the first time. */
+  readonly refusal: boolean;
+}
+
+type IdempotencyRecord =
+  | { readonly state: 'pending'; readonly fingerprint: string; readonly startedAt: number }
+  | { readonly state: 'done'; readonly fingerprint: string; readonly answer: StoredAnswer };
+
+/** What a request finds under its key. */
+export type Claim =
+  | { readonly kind: 'claimed'; readonly revision: number }
+  | { readonly kind: 'done'; readonly fingerprint: string; readonly answer: StoredAnswer }
+  | { readonly kind: 'in-progress'; readonly fingerprint: string };
+
+export interface IdempotencyStoreOptions {
+  /** How long an answer is kept (the bucket's TTL). */
+  readonly ttlMs: number;
+  /** A pending claim older than this was left by a replica that died mid-request: it may be taken over. */
+  readonly pendingTimeoutMs: number;
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Answers by idempotency key in a JetStream KV bucket shared by all replicas. A request claims its key
+ * with an atomic create (only one of two concurrent duplicates wins), then replaces the claim with its
+ * answer, or gives the key up so that a retry runs again.
+ */
+export class IdempotencyStore {
+  constructor(
+    private readonly kv: KV,
+    private readonly pendingTimeoutMs: number,
+  ) {}
+
+  static async open(nc: NatsConnection, bucket: string, options: IdempotencyStoreOptions): Promise<IdempotencyStore> {
+    const kv = await nc.jetstream().views.kv(bucket, { history: 1, ttl: options.ttlMs, storage: StorageType.File });
+    return new IdempotencyStore(kv, options.pendingTimeoutMs);
+  }
+
+  async claim(key: string, fingerprint: string): Promise<Claim> {
+    const pending = (): string =>
+      JSON.stringify({ state: 'pending', fingerprint, startedAt: Date.now() } satisfies IdempotencyRecord);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      try {
+        return { kind: 'claimed', revision: await this.kv.create(key, pending()) };
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+      const entry = await this.kv.get(key);
+      if (!entry || entry.operation !== 'PUT') continue;
+      const record = parseRecord(entry);
+      if (record?.state === 'done') return { kind: 'done', fingerprint: record.fingerprint, answer: record.answer };
+      if (record?.state === 'pending' && Date.now() - record.startedAt < this.pendingTimeoutMs) {
+        return { kind: 'in-progress', fingerprint: record.fingerprint };
+      }
+      try {
+        return { kind: 'claimed', revision: await this.kv.update(key, pending(), entry.revision) };
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    throw new Error(`idempotency key ${key} is too contended`);
+  }
+
+  /** Replaces our claim (at `revision`) with the answer. */
+  async complete(key: string, revision: number, fingerprint: string, answer: StoredAnswer): Promise<void> {
+    await this.kv.update(
+      key,
+      JSON.stringify({ state: 'done', fingerprint, answer } satisfies IdempotencyRecord),
+      revision,
+    );
+  }
+
+  /** Gives up our claim, unless someone else has taken the key over since. */
+  async release(key: string, revision: number): Promise<void> {
+    await this.kv.delete(key, { previousSeq: revision });
+  }
+}
+
+/** An unreadable record counts as abandoned and is taken over. */
+function parseRecord(entry: KvEntry): IdempotencyRecord | undefined {
+  let value: unknown;
+  try {
+    value = entry.json<unknown>();
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Partial<Record<string, unknown>>;
+  if (typeof record['fingerprint'] !== 'string') return undefined;
+  if (record['state'] === 'pending' && typeof record['startedAt'] === 'number') return value as IdempotencyRecord;
+  if (record['state'] === 'done' && typeof record['answer'] === 'object' && record['answer'] !== null)
+    return value as IdempotencyRecord;
+  return undefined;
+}
+
+function isConflict(error: unknown): boolean {
+  return error instanceof NatsError && error.api_error?.err_code === WRONG_LAST_SEQUENCE;
+}

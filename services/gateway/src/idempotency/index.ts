@@ -1,0 +1,12 @@
+export {
+  canonicalJson,
+  IDEMPOTENCY_KEY_HEADER,
+  IdempotencyInterceptor,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+} from './idempotency.interceptor';
+export { IdempotencyModule } from './idempotency.module';
+export { IDEMPOTENCY_OPTIONS } from './idempotency.options';
+export type { IdempotencyOptions } from './idempotency.options';
+export { IdempotencyStore } from './idempotency.store';
+export type { Claim, StoredAnswer } from './idempotency.store';
+export { Idempotent } from './idempotent.decorator';

@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { JetStreamServer } from '@urumi/messaging';
+import { createLogger, JsonLogger } from '@urumi/runtime';
+import { Registry } from 'prom-client';
+import { AppModule } from './app.module';
+import { authConfigFromEnv } from './auth';
+import { gatewayConfigFromEnv } from './config/gateway.config';
+import { HttpExceptionFilter } from './http/http-exception.filter';
+import { jsonBody } from './http/json-body';
+import { requestContext } from './http/request-context';
+import { throttlingConfigFromEnv } from './throttling';
+
+/** Validation failures as one sentence: "name must be 3–40 characters long; engine must be one of: …". */
+export function validationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    exceptionFactory: (errors: ValidationError[]) =>
+      new BadRequestException(
+        errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') || 'invalid request',
+      ),
+  });
+}
+
+export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpressApplication> {
+  const gateway = gatewayConfigFromEnv(env);
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot({ gateway, auth: authConfigFromEnv(env), throttling: throttlingConfigFromEnv(env) }),
+    { logger: new JsonLogger(createLogger('gateway')), bodyParser: false, abortOnError: false },
+  );
+  app.set('trust proxy', gateway.trustedProxies);
+  app.disable('x-powered-by');
+  app.use(requestContext(app.get(Registry)));
+  app.use(jsonBody(gateway.bodyLimitBytes));
+  app.useGlobalPipes(validationPipe());
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Urumi')
+      .setDescription('Self-hosted store provisioning: create, watch and delete stores')
+      .setVersion('v1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
+  app.connectMicroservice({
+    // The projector applies events in stream order: one at a time.
+    strategy: new JetStreamServer({
+      servers: gateway.natsUrl,
+      durablePrefix: 'gateway',
+      stream: 'STORES',
+      concurrency: 1,
+    }),
+  });
+  return app;
+}
+
+async function main(): Promise<void> {
+  const app = await createGateway(process.env);
+  const { host, port } = gatewayConfigFromEnv(process.env);
+  // HTTP first: initialising the app creates the streams the projector's consumer waits for.
+  await app.listen(port, host);
+  await app.startAllMicroservices();
+}
+
+if (require.main === module) {
+  void main().catch((error: unknown) => {
+    process.stderr.write(`gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,71 @@
+import { Controller, Logger } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import {
+  CreateStoreCommandSchema,
+  decode,
+  DeleteStoreCommandSchema,
+  Step,
+  StoreStatusChanged,
+  StoreStatusChangedSchema,
+  subjects,
+} from '@urumi/contracts';
+import { JetStreamContext, PoisonMessageError } from '@urumi/messaging';
+import { StoreEvent } from './projection';
+import { ReadModel } from './read-model.service';
+import { StoreRepository } from './store.repository';
+
+/** Consumes the STORES stream (in order, one message at a time) and keeps the read model current. */
+@Controller()
+export class ProjectorController {
+  private readonly logger = new Logger(ProjectorController.name);
+
+  constructor(
+    private readonly repository: StoreRepository,
+    private readonly readModel: ReadModel,
+  ) {}
+
+  @EventPattern('store.>')
+  async project(@Payload() payload: unknown, @Ctx() context: JetStreamContext): Promise<void> {
+    const event = toStoreEvent(context.subject, payload, BigInt(context.streamSequence));
+    if (!event) return;
+    const id = event.kind === 'status' ? event.event.storeId : event.command.storeId;
+    const projection = await this.repository.apply(id, event);
+    if (projection.action === 'put') this.readModel.accept({ id, store: projection.store });
+    if (event.kind === 'status' && releasesName(event.event)) {
+      await this.repository.releaseName(event.event.name, event.event.storeId);
+    }
+    if (projection.action !== 'keep') this.logger.debug({ msg: 'Projected', storeId: id, subject: context.subject });
+  }
+}
+
+/** A rejected or deleted store no longer holds its name. */
+function releasesName(event: StoreStatusChanged): boolean {
+  return event.step === Step.REJECTED || event.step === Step.DELETED;
+}
+
+function toStoreEvent(subject: string, payload: unknown, sequence: bigint): StoreEvent | undefined {
+  try {
+    if (subject === subjects.createStore) {
+      const command = decode(CreateStoreCommandSchema, payload);
+      return command.storeId ? { kind: 'create', sequence, command } : invalid(subject, 'no storeId');
+    }
+    if (subject === subjects.deleteStore) {
+      const command = decode(DeleteStoreCommandSchema, payload);
+      return command.storeId ? { kind: 'delete', sequence, command } : invalid(subject, 'no storeId');
+    }
+    if (subject.startsWith('store.status.')) {
+      const event = decode(StoreStatusChangedSchema, payload);
+      return event.storeId && event.step !== Step.UNSPECIFIED
+        ? { kind: 'status', sequence, event }
+        : invalid(subject, 'no storeId or step');
+    }
+  } catch (error) {
+    if (error instanceof PoisonMessageError) throw error;
+    throw new PoisonMessageError(`${subject}: ${String(error)}`);
+  }
+  return undefined;
+}
+
+function invalid(subject: string, why: string): never {
+  throw new PoisonMessageError(`${subject}: ${why}`);
+}

@@ -1,0 +1,75 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CurrentPrincipal, Principal } from '../auth';
+import { CreateRateLimit } from '../throttling';
+import { Idempotent } from '../idempotency';
+import { originOf } from '../http/request-context';
+import { CreateStoreDto } from './dto/create-store.dto';
+import { ListStoresQuery } from './dto/list-stores.query';
+import { stepFromSlug, StoreList, StoreView, toStoreView } from './store.view';
+import { StoreUrls } from './store-urls';
+import { StoresService } from './stores.service';
+import { ReadModel } from '../read-model/read-model.service';
+import { Audited } from '../audit/audited';
+
+export const STORES_PATH = 'api/v1/stores';
+
+@ApiTags('stores')
+@ApiBearerAuth()
+@Controller(STORES_PATH)
+export class StoresController {
+  constructor(
+    private readonly stores: StoresService,
+    private readonly readModel: ReadModel,
+    private readonly urls: StoreUrls,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @Audited('store.create')
+  @Idempotent()
+  @CreateRateLimit()
+  @ApiOperation({ summary: 'Request a new store; it is Queued at once and provisioned asynchronously' })
+  @ApiAcceptedResponse({ type: StoreView })
+  async create(
+    @Body() dto: CreateStoreDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StoreView> {
+    const store = await this.stores.create(principal, dto, originOf(req, principal));
+    res.setHeader('Location', `/${STORES_PATH}/${store.id}`);
+    return toStoreView(store, this.urls.of);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Your stores (every store, for admins), newest first' })
+  @ApiOkResponse({ type: StoreList })
+  list(@Query() query: ListStoresQuery, @CurrentPrincipal() principal: Principal): StoreList {
+    const step = query.status === undefined ? undefined : stepFromSlug(query.status);
+    const page = this.readModel.list(principal, { step, limit: query.limit ?? 100, after: query.after });
+    const items = page.items.map((store) => toStoreView(store, this.urls.of));
+    return page.next ? { items, next: page.next } : { items };
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: StoreView })
+  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): StoreView {
+    return toStoreView(this.stores.find(principal, id), this.urls.of);
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @Audited('store.delete')
+  @Idempotent()
+  @ApiOperation({ summary: 'Delete a store; it shows Deleting until every trace of it is gone' })
+  @ApiAcceptedResponse({ type: StoreView })
+  async delete(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+  ): Promise<StoreView> {
+    return toStoreView(await this.stores.delete(principal, id, originOf(req, principal)), this.urls.of);
+  }
+}

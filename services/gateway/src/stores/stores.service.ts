@@ -1,0 +1,142 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  create,
+  CreateStoreCommandSchema,
+  DeleteStoreCommandSchema,
+  encode,
+  engineNames,
+  Step,
+  Store,
+  subjects,
+  timestampNow,
+} from '@urumi/contracts';
+import { JetStreamPublisher } from '@urumi/messaging';
+import { randomUUID } from 'node:crypto';
+import { ReadModel, Viewer } from '../read-model/read-model.service';
+import { queuedStore, StoreEvent } from '../read-model/projection';
+import { StoreRepository } from '../read-model/store.repository';
+import { RequestOrigin } from '../http/request-context';
+import { CreateStoreDto } from './dto/create-store.dto';
+import { CommandNotAcceptedError, StoreNameTakenError, StoreNotFoundError } from './store.errors';
+
+/**
+ * The store rules: a name is held by one store platform-wide, a tenant acts only on its own stores,
+ * and a request is accepted once its command is durably in JetStream. Nothing here talks to Kubernetes.
+ */
+@Injectable()
+export class StoresService {
+  private readonly logger = new Logger(StoresService.name);
+
+  constructor(
+    private readonly repository: StoreRepository,
+    private readonly readModel: ReadModel,
+    @Inject(JetStreamPublisher) private readonly publisher: JetStreamPublisher,
+  ) {}
+
+  async create(viewer: Viewer, dto: CreateStoreDto, origin: RequestOrigin): Promise<Store> {
+    const id = randomUUID();
+    if (!(await this.repository.reserveName(dto.name, id, (holder) => this.isAbandoned(holder)))) {
+      throw new StoreNameTakenError(dto.name);
+    }
+    const command = create(CreateStoreCommandSchema, {
+      storeId: id,
+      name: dto.name,
+      engine: engineNames[dto.engine],
+      owner: viewer.name,
+      requestedBy: origin.actor,
+      requestId: origin.requestId,
+      requestedAt: timestampNow(),
+    });
+    let sequence: bigint;
+    try {
+      sequence = await this.publish(
+        subjects.createStore,
+        encode(CreateStoreCommandSchema, command),
+        `create:${id}`,
+        origin,
+      );
+    } catch (error) {
+      await this.repository.releaseName(dto.name, id).catch(() => undefined);
+      throw this.unavailable(error);
+    }
+    this.logger.log({
+      msg: 'Accepted store creation',
+      storeId: id,
+      name: dto.name,
+      owner: viewer.name,
+      requestId: origin.requestId,
+    });
+    return (await this.applyLocally(id, { kind: 'create', sequence, command })) ?? queuedStore(command, sequence);
+  }
+
+  async delete(viewer: Viewer, id: string, origin: RequestOrigin): Promise<Store> {
+    const store = this.find(viewer, id);
+    if (store.step === Step.DELETING) return store;
+    const command = create(DeleteStoreCommandSchema, {
+      storeId: id,
+      name: store.name,
+      owner: store.owner,
+      requestedBy: origin.actor,
+      requestId: origin.requestId,
+      requestedAt: timestampNow(),
+    });
+    let sequence: bigint;
+    try {
+      sequence = await this.publish(
+        subjects.deleteStore,
+        encode(DeleteStoreCommandSchema, command),
+        `delete:${id}`,
+        origin,
+      );
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+    this.logger.log({
+      msg: 'Accepted store deletion',
+      storeId: id,
+      name: store.name,
+      owner: store.owner,
+      requestId: origin.requestId,
+    });
+    return (await this.applyLocally(id, { kind: 'delete', sequence, command })) ?? store;
+  }
+
+  find(viewer: Viewer, id: string): Store {
+    const store = this.readModel.get(viewer, id);
+    if (!store) throw new StoreNotFoundError(id);
+    return store;
+  }
+
+  private async publish(subject: string, payload: unknown, msgId: string, origin: RequestOrigin): Promise<bigint> {
+    const ack = await this.publisher.publishJson(subject, payload, {
+      msgId,
+      headers: { 'Urumi-Request-Id': origin.requestId },
+    });
+    return BigInt(ack.seq);
+  }
+
+  /**
+   * Shows the new step at once (the projector would, a moment later). The command is already durable,
+   * so a failure here only delays what the read model shows.
+   */
+  private async applyLocally(id: string, event: StoreEvent): Promise<Store | undefined> {
+    try {
+      const projection = await this.repository.apply(id, event);
+      if (projection.action === 'put') this.readModel.accept({ id, store: projection.store });
+      return projection.action === 'put' ? projection.store : await this.repository.get(id);
+    } catch (error) {
+      this.logger.warn({ msg: 'Read model update deferred to the projector', storeId: id, error: String(error) });
+      return undefined;
+    }
+  }
+
+  /** A name held by a store id the read model has never seen (its request died before publishing). */
+  private isAbandoned(holderId: string): boolean {
+    return this.readModel.get({ name: '', role: 'admin' }, holderId) === undefined;
+  }
+
+  private unavailable(error: unknown): CommandNotAcceptedError {
+    this.logger.error({ msg: 'Could not publish a command', error: String(error) });
+    return new CommandNotAcceptedError();
+  }
+}

@@ -1,0 +1,149 @@
+import {
+  CallHandler,
+  DynamicModule,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  Module,
+  NestInterceptor,
+} from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
+import { normalizeIp, ThrottlerOptions, ThrottlerStorage } from '@nestjs/throttler';
+import { buckets } from '@urumi/contracts';
+import { NATS_CONNECTION } from '@urumi/messaging';
+import type { Request } from 'express';
+import { NatsConnection } from 'nats';
+import { from, Observable, switchMap } from 'rxjs';
+import { NatsKvThrottlerStorage } from './nats-kv-throttler.storage';
+import { CREATE_RATE_LIMIT, THROTTLERS } from './rate-limit.decorators';
+import { RateLimitStage } from './rate-limit.stage';
+import { DEFAULT_EXEMPT_PATHS, THROTTLING_CONFIG, ThrottlingConfig } from './throttling.config';
+
+const MINUTE_MS = 60_000;
+const IP_STAGE = Symbol('IP_RATE_LIMIT_STAGE');
+const USER_STAGE = Symbol('USER_RATE_LIMIT_STAGE');
+
+const DESCRIPTIONS = {
+  [THROTTLERS.ip]: 'requests per IP address',
+  [THROTTLERS.user]: 'requests per user',
+  [THROTTLERS.creates]: 'creations per user',
+};
+
+interface TrackedRequest {
+  readonly ip?: string;
+  readonly principal?: Request['principal'];
+}
+
+function clientIp(req: TrackedRequest): string {
+  // IPv6 clients are counted per /64, as one host usually holds the whole prefix.
+  return req.ip ? normalizeIp(req.ip) : 'unknown';
+}
+
+/** The per-user limits run here rather than in a guard: interceptors run after every guard, so the principal is known. */
+@Injectable()
+export class UserRateLimitInterceptor implements NestInterceptor {
+  constructor(@Inject(USER_STAGE) private readonly stage: RateLimitStage) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return from(this.stage.canActivate(context)).pipe(switchMap(() => next.handle()));
+  }
+}
+
+async function createStage(
+  throttlers: ThrottlerOptions[],
+  storage: ThrottlerStorage,
+  reflector: Reflector,
+  config: ThrottlingConfig,
+): Promise<RateLimitStage> {
+  const stage = new RateLimitStage(
+    {
+      throttlers,
+      // One counter per user (or IP) across all routes, not one per route as the library's default key.
+      generateKey: (_context, tracker, name) => `${name}:${tracker}`,
+    },
+    storage,
+    reflector,
+    { exemptPaths: new Set(config.exemptPaths ?? DEFAULT_EXEMPT_PATHS), describe: DESCRIPTIONS },
+  );
+  await stage.onModuleInit();
+  return stage;
+}
+
+/**
+ * Rate limits shared by every gateway replica (counters in the JetStream KV bucket `rate-limits`):
+ * per client IP, checked before authentication so that bad tokens count too when this module is
+ * imported before AuthModule; per user; and per user for handlers marked @CreateRateLimit().
+ */
+@Module({})
+export class ThrottlingModule {
+  static forRoot(config: ThrottlingConfig): DynamicModule {
+    return {
+      module: ThrottlingModule,
+      global: true,
+      providers: [
+        { provide: THROTTLING_CONFIG, useValue: config },
+        {
+          provide: ThrottlerStorage,
+          inject: [NATS_CONNECTION],
+          useFactory: (nc: NatsConnection) =>
+            NatsKvThrottlerStorage.open(nc, config.bucket ?? buckets.rateLimits, { ttlMs: 2 * MINUTE_MS }),
+        },
+        {
+          provide: IP_STAGE,
+          inject: [ThrottlerStorage, Reflector],
+          useFactory: (storage: ThrottlerStorage, reflector: Reflector) =>
+            createStage(
+              [
+                {
+                  name: THROTTLERS.ip,
+                  limit: config.ipPerMinute,
+                  ttl: MINUTE_MS,
+                  blockDuration: 0,
+                  getTracker: clientIp,
+                },
+              ],
+              storage,
+              reflector,
+              config,
+            ),
+        },
+        {
+          provide: USER_STAGE,
+          inject: [ThrottlerStorage, Reflector],
+          useFactory: (storage: ThrottlerStorage, reflector: Reflector) =>
+            createStage(
+              [
+                {
+                  name: THROTTLERS.user,
+                  limit: config.userPerMinute,
+                  ttl: MINUTE_MS,
+                  blockDuration: 0,
+                  getTracker: (req: TrackedRequest) =>
+                    req.principal ? `user:${req.principal.name}` : `ip:${clientIp(req)}`,
+                },
+                {
+                  name: THROTTLERS.creates,
+                  limit: config.createsPerMinute,
+                  ttl: MINUTE_MS,
+                  blockDuration: 0,
+                  getTracker: (req: TrackedRequest) =>
+                    req.principal ? `user:${req.principal.name}` : `ip:${clientIp(req)}`,
+                  skipIf: (context) =>
+                    !reflector.getAllAndOverride<boolean | undefined>(CREATE_RATE_LIMIT, [
+                      context.getHandler(),
+                      context.getClass(),
+                    ]),
+                },
+              ],
+              storage,
+              reflector,
+              config,
+            ),
+        },
+        { provide: APP_GUARD, inject: [IP_STAGE], useFactory: (stage: RateLimitStage) => stage },
+        { provide: APP_INTERCEPTOR, useClass: UserRateLimitInterceptor },
+      ],
+      exports: [ThrottlerStorage, THROTTLING_CONFIG],
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import request from 'supertest';
+import { bearer, Harness, startGateway, uniqueStoreName } from './gateway-harness';
+
+jest.setTimeout(60_000);
+
+describe('rate limits', () => {
+  let sut: Harness;
+
+  beforeAll(async () => {
+    sut = await startGateway({ RATE_LIMIT_CREATES_PER_MINUTE: '2' });
+  });
+
+  afterAll(() => sut?.close());
+
+  it('answers 429 with Retry-After and RateLimit headers once a user exceeds the create limit', async () => {
+    // Only this test creates stores as the admin, so the shared counter is this test's alone.
+    const statuses: number[] = [];
+    let refused: request.Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      const res = await request(sut.app.getHttpServer())
+        .post('/api/v1/stores')
+        .set(bearer('admin'))
+        .send({ name: uniqueStoreName('rl'), engine: 'medusa' });
+      statuses.push(res.status);
+      if (res.status === 429) refused ??= res;
+    }
+
+    expect(statuses.slice(0, 2)).toEqual([202, 202]);
+    expect(refused?.status).toBe(429);
+    expect(Number(refused?.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused?.headers['ratelimit-limit']).toBeDefined();
+    expect(refused?.headers['ratelimit-remaining']).toBe('0');
+    expect(refused?.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+    expect(refused?.body.message).toMatch(/try again in \d+ ?s/);
+  });
+});

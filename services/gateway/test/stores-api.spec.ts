@@ -1,0 +1,274 @@
+import {
+  create,
+  encode,
+  Engine,
+  Step,
+  StoreStatusChangedSchema,
+  streams,
+  subjects,
+  timestampNow,
+} from '@urumi/contracts';
+import { connect, headers, NatsConnection } from 'nats';
+import request from 'supertest';
+import { bearer, Harness, startGateway, uniqueStoreName } from './gateway-harness';
+
+jest.setTimeout(60_000);
+
+/** The REST API end to end: real gateway, real NATS JetStream, real KV read model. */
+describe('stores API', () => {
+  let sut: Harness;
+  let nc: NatsConnection;
+  const http = () => request(sut.app.getHttpServer());
+
+  beforeAll(async () => {
+    sut = await startGateway();
+    nc = await connect({ servers: sut.natsUrl });
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await sut?.close();
+  });
+
+  async function createStore(user: 'alice' | 'bob' | 'admin', name = uniqueStoreName(), engine = 'woocommerce') {
+    return http().post('/api/v1/stores').set(bearer(user)).send({ name, engine });
+  }
+
+  /** What quota (or the provisioner) would publish. */
+  async function publishStatus(
+    store: { id: string; name: string; owner: string },
+    step: Step,
+    reason = '',
+    message = '',
+  ) {
+    const event = create(StoreStatusChangedSchema, {
+      storeId: store.id,
+      name: store.name,
+      engine: Engine.WOOCOMMERCE,
+      owner: store.owner,
+      step,
+      reason,
+      message,
+      occurredAt: timestampNow(),
+    });
+    const h = headers();
+    h.set('Nats-Msg-Id', `test:${store.id}:${step}`);
+    await nc
+      .jetstream()
+      .publish(subjects.status(step), JSON.stringify(encode(StoreStatusChangedSchema, event)), { headers: h });
+  }
+
+  async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  describe('authentication', () => {
+    it('answers 401 without a token, with a bearer challenge', async () => {
+      const res = await http().get('/api/v1/stores');
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+      expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    });
+
+    it('answers 401 for an unknown token', async () => {
+      const res = await http().get('/api/v1/stores').set('Authorization', 'Bearer not-a-real-token');
+      expect(res.status).toBe(401);
+    });
+
+    it('leaves the operational endpoints open', async () => {
+      expect((await http().get('/healthz')).status).toBe(200);
+      expect((await http().get('/readyz')).body).toMatchObject({
+        status: 'ready',
+        checks: { nats: true, readModel: true },
+      });
+      expect((await http().get('/metrics')).text).toContain('http_request_duration_seconds');
+      expect((await http().get('/api/docs/openapi.json')).body.paths).toHaveProperty(['/api/v1/stores']);
+    });
+  });
+
+  describe('POST /api/v1/stores', () => {
+    it('accepts a store: 202, Location, Queued at once, and the command durably in JetStream', async () => {
+      const name = uniqueStoreName();
+      const res = await createStore('alice', name);
+
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ name, engine: 'woocommerce', owner: 'alice', step: 'queued', status: 'Queued' });
+      expect(res.headers['location']).toBe(`/api/v1/stores/${res.body.id}`);
+      expect(res.headers['x-request-id']).toBeTruthy();
+      const fetched = await http().get(res.headers['location']!).set(bearer('alice'));
+      expect(fetched.body).toMatchObject({ id: res.body.id, status: 'Queued', namespace: `store-${name}` });
+      const jsm = await nc.jetstreamManager();
+      const last = await jsm.streams.getMessage(streams.stores.name, { last_by_subj: subjects.createStore });
+      expect(last.json<{ storeId: string }>().storeId).toBeDefined();
+      const stored = await jsm.streams.info(streams.stores.name);
+      expect(stored.state.messages).toBeGreaterThan(0);
+    });
+
+    it('refuses a name another store holds with 409', async () => {
+      const name = uniqueStoreName();
+      expect((await createStore('alice', name)).status).toBe(202);
+
+      const second = await createStore('bob', name);
+
+      expect(second.status).toBe(409);
+      expect(second.body.message).toBe(`store name "${name}" is taken; choose another name`);
+    });
+
+    it.each([
+      ['a short name', { name: 'ab', engine: 'medusa' }, 'name must be 3–40 characters long'],
+      ['a long name', { name: 'x'.repeat(41), engine: 'medusa' }, 'name must be 3–40 characters long'],
+      ['capitals', { name: 'MyShop', engine: 'medusa' }, 'lowercase letters'],
+      ['a reserved name', { name: 'admin', engine: 'medusa' }, 'name "admin" is reserved'],
+      ['an unknown engine', { name: 'valid-name', engine: 'shopify' }, 'engine must be one of: woocommerce, medusa'],
+      ['an unknown field', { name: 'valid-name', engine: 'medusa', plan: 'xl' }, 'property plan should not exist'],
+      ['no fields', {}, 'name must be a string'],
+      ['a number for a name', { name: 42, engine: 'medusa' }, 'name must be a string'],
+    ])('answers 400 for %s', async (_case, body, message) => {
+      const res = await http().post('/api/v1/stores').set(bearer('alice')).send(body);
+
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(res.body.message).toContain(message);
+    });
+
+    it('answers 400 for malformed JSON and 413 for an oversized body', async () => {
+      const malformed = await http()
+        .post('/api/v1/stores')
+        .set(bearer('alice'))
+        .set('Content-Type', 'application/json')
+        .send('{"name": ');
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.message).toBe('request body is not valid JSON');
+
+      const huge = await http()
+        .post('/api/v1/stores')
+        .set(bearer('alice'))
+        .send({ name: 'valid-name', engine: 'medusa', padding: 'x'.repeat(20_000) });
+      expect(huge.status).toBe(413);
+      expect(huge.body.message).toMatch(/larger than \d+ bytes/);
+    });
+
+    it('leaves nothing behind after a refused request', async () => {
+      const before = (await http().get('/api/v1/stores').set(bearer('admin'))).body.items.length;
+      await http().post('/api/v1/stores').set(bearer('alice')).send({ name: 'NOPE', engine: 'medusa' });
+      const after = (await http().get('/api/v1/stores').set(bearer('admin'))).body.items.length;
+      expect(after).toBe(before);
+    });
+  });
+
+  describe('ownership', () => {
+    it('hides a tenant’s store from another tenant (404) and shows every store to an admin', async () => {
+      const created = await createStore('alice');
+      const id = created.body.id as string;
+
+      expect((await http().get(`/api/v1/stores/${id}`).set(bearer('bob'))).status).toBe(404);
+      expect((await http().delete(`/api/v1/stores/${id}`).set(bearer('bob'))).status).toBe(404);
+      const bobs = await http().get('/api/v1/stores').set(bearer('bob'));
+      expect(bobs.body.items.map((s: { id: string }) => s.id)).not.toContain(id);
+      const all = await http().get('/api/v1/stores').set(bearer('admin'));
+      expect(all.body.items).toContainEqual(expect.objectContaining({ id, owner: 'alice' }));
+    });
+  });
+
+  describe('status from events', () => {
+    it('shows what quota decided, with its reason, and filters by status', async () => {
+      const created = (await createStore('alice')).body as { id: string; name: string; owner: string };
+
+      await publishStatus(created, Step.REJECTED, 'QuotaExceeded', 'quota: 3 of 3 active stores');
+
+      await eventually(
+        async () => (await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).body.step === 'rejected',
+      );
+      const store = (await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).body;
+      expect(store).toMatchObject({
+        status: 'Rejected',
+        reason: 'QuotaExceeded',
+        message: 'quota: 3 of 3 active stores',
+      });
+      expect(store.history.map((h: { step: string }) => h.step)).toEqual(['queued', 'rejected']);
+      const rejected = await http().get('/api/v1/stores?status=rejected').set(bearer('alice'));
+      expect(rejected.body.items.every((s: { step: string }) => s.step === 'rejected')).toBe(true);
+      expect((await http().get('/api/v1/stores?status=sideways').set(bearer('alice'))).status).toBe(400);
+    });
+
+    it('frees a rejected store’s name for a new store', async () => {
+      const created = (await createStore('alice')).body as { id: string; name: string; owner: string };
+      await publishStatus(created, Step.REJECTED, 'QuotaExceeded', 'quota: 3 of 3 active stores');
+      await eventually(async () => (await createStore('alice', created.name)).status === 202);
+    });
+  });
+
+  describe('DELETE /api/v1/stores/:id', () => {
+    it('answers 202 Deleting, and repeats that answer for a repeated delete', async () => {
+      const created = (await createStore('alice')).body as { id: string };
+
+      const first = await http().delete(`/api/v1/stores/${created.id}`).set(bearer('alice'));
+      const again = await http().delete(`/api/v1/stores/${created.id}`).set(bearer('alice'));
+
+      expect(first.status).toBe(202);
+      expect(first.body).toMatchObject({ id: created.id, step: 'deleting', status: 'Deleting' });
+      expect(again.status).toBe(202);
+    });
+
+    it('removes the store once it is deleted', async () => {
+      const created = (await createStore('alice')).body as { id: string; name: string; owner: string };
+      await http().delete(`/api/v1/stores/${created.id}`).set(bearer('alice'));
+
+      await publishStatus(created, Step.DELETED);
+
+      await eventually(
+        async () => (await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).status === 404,
+      );
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('replays the first answer for a retry and refuses the key with another body (422)', async () => {
+      const key = `key-${uniqueStoreName()}`;
+      const body = { name: uniqueStoreName(), engine: 'medusa' };
+
+      const first = await http().post('/api/v1/stores').set(bearer('alice')).set('Idempotency-Key', key).send(body);
+      const retry = await http().post('/api/v1/stores').set(bearer('alice')).set('Idempotency-Key', key).send(body);
+      const other = await http()
+        .post('/api/v1/stores')
+        .set(bearer('alice'))
+        .set('Idempotency-Key', key)
+        .send({ ...body, engine: 'woocommerce' });
+
+      expect(first.status).toBe(202);
+      expect(retry.status).toBe(202);
+      expect(retry.body.id).toBe(first.body.id);
+      expect(other.status).toBe(422);
+      const mine = await http().get('/api/v1/stores').set(bearer('alice'));
+      expect(mine.body.items.filter((s: { name: string }) => s.name === body.name)).toHaveLength(1);
+    });
+  });
+
+  describe('audit', () => {
+    it('records who did what, when and from where, for admins only', async () => {
+      const created = (await createStore('bob')).body as { id: string; name: string };
+
+      expect((await http().get('/api/v1/audit').set(bearer('bob'))).status).toBe(403);
+      await eventually(async () => {
+        const page = await http().get('/api/v1/audit?limit=50').set(bearer('admin'));
+        return page.body.items.some((e: { storeId: string }) => e.storeId === created.id);
+      });
+      const page = await http().get('/api/v1/audit?limit=50').set(bearer('admin'));
+      const entry = page.body.items.find((e: { storeId: string }) => e.storeId === created.id);
+      expect(entry).toMatchObject({
+        user: 'bob',
+        role: 'tenant',
+        action: 'store.create',
+        storeName: created.name,
+        statusCode: 202,
+      });
+      expect(entry.sourceIp).toMatch(/127\.0\.0\.1/);
+      expect(Date.parse(entry.at)).not.toBeNaN();
+      expect((await http().get('/api/v1/audit?limit=0').set(bearer('admin'))).status).toBe(400);
+    });
+  });
+});

@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect } from 'nats';
+import { listDeadLetters, purgeDeadLetters, resolveNatsUrl, showDeadLetter } from './dead-letters';
+
+const USAGE = `Inspect the DEADLETTER stream.
+
+  npm run dlq -- list [--subject <original subject>]    one line per dead-lettered message
+  npm run dlq -- show <seq>                             its facts, headers and payload
+  npm run dlq -- purge [--subject <original subject>]   delete them (all, or one subject's)
+
+  --server <url>   NATS URL (default: $NATS_URL, then .sandbox/nats-url)`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { server: { type: 'string' }, subject: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, argument] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const seq = Number(argument);
+  if (command === 'show' && !(Number.isInteger(seq) && seq > 0)) {
+    console.error(`show needs a message sequence number, not "${argument ?? ''}"`);
+    return 2;
+  }
+  if (!['list', 'show', 'purge'].includes(command)) {
+    console.error(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+
+  const servers = resolveNatsUrl(values.server, process.env, join(process.cwd(), '.sandbox', 'nats-url'));
+  const nc = await connect({ servers, name: 'dlq-cli', timeout: 5_000 });
+  const print = (line: string) => console.log(line);
+  try {
+    if (command === 'list') await listDeadLetters(nc, print, values.subject);
+    else if (command === 'show') await showDeadLetter(nc, seq, print);
+    else await purgeDeadLetters(nc, print, values.subject);
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,16 @@
+export { DEAD_LETTER_STREAM, defineStream } from './streams';
+export type { StreamDefinition } from './streams';
+export { DeadLetterHeader, deadLetterSubject } from './dead-letter';
+export { PoisonMessageError, PublishError } from './errors';
+export type { PublishFailureReason } from './errors';
+export { MessagingHealthIndicator } from './health';
+export { MessagingModule } from './messaging.module';
+export type { MessagingModuleOptions } from './messaging.module';
+export { JetStreamPublisher } from './publisher';
+export type { PublishAck, PublishOptions } from './publisher';
+export { durableName } from './server/delivery-policy';
+export { JetStreamErrorFilter } from './server/jetstream-error.filter';
+export { JetStreamContext } from './server/jetstream-context';
+export { JetStreamServer } from './server/jetstream-server';
+export type { JetStreamServerOptions, JetStreamServerStatus } from './server/jetstream-server';
+export { NATS_CONNECTION } from './tokens';

@@ -1,0 +1,82 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { headers as createHeaders, JetStreamClient, MsgHdrs, NatsConnection } from 'nats';
+import { PublishError, publishFailureReason } from './errors';
+import { MESSAGING_STREAMS, NATS_CONNECTION } from './tokens';
+import { DEAD_LETTER_STREAM, StreamDefinition, StreamProvisioner } from './streams';
+
+export interface PublishOptions {
+  /** Sent as Nats-Msg-Id: a second publish with the same id within the stream's duplicate window is dropped. */
+  readonly msgId: string;
+  readonly headers?: Readonly<Record<string, string>> | MsgHdrs;
+  /** How long to wait for JetStream's ack (default 5 s). */
+  readonly timeoutMs?: number;
+}
+
+export interface PublishAck {
+  readonly stream: string;
+  readonly seq: number;
+  /** True when the stream already held a message with this msgId, which was kept instead. */
+  readonly duplicate: boolean;
+}
+
+const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
+
+/** Publishes to JetStream and waits for the stream's ack, so "published" means "stored". */
+@Injectable()
+export class JetStreamPublisher implements OnModuleInit {
+  private readonly js: JetStreamClient;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly connection: NatsConnection,
+    @Inject(MESSAGING_STREAMS) private readonly streams: readonly StreamDefinition[] = [],
+  ) {
+    this.js = connection.jetstream();
+  }
+
+  onModuleInit(): Promise<void> {
+    return this.ensureStreams();
+  }
+
+  /** Creates or updates the configured streams and the dead-letter stream. */
+  async ensureStreams(): Promise<void> {
+    const jsm = await this.connection.jetstreamManager();
+    await new StreamProvisioner(jsm).ensure([...this.streams, DEAD_LETTER_STREAM]);
+  }
+
+  async publish(subject: string, data: Uint8Array | string, options: PublishOptions): Promise<PublishAck> {
+    const { msgId, timeoutMs = DEFAULT_PUBLISH_TIMEOUT_MS } = options;
+    if (!msgId) throw new TypeError(`publish to "${subject}" needs a msgId`);
+    try {
+      const ack = await this.js.publish(subject, data, {
+        msgID: msgId,
+        timeout: timeoutMs,
+        ...(options.headers ? { headers: toMsgHdrs(options.headers) } : {}),
+      });
+      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+    } catch (error) {
+      throw new PublishError(subject, msgId, publishFailureReason(error), error, timeoutMs);
+    }
+  }
+
+  publishJson(subject: string, value: unknown, options: PublishOptions): Promise<PublishAck> {
+    const headers = toMsgHdrs(options.headers ?? {});
+    headers.set('Content-Type', 'application/json');
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new TypeError(`publish to "${subject}": the value is not JSON`);
+    return this.publish(subject, json, { ...options, headers });
+  }
+}
+
+function toMsgHdrs(source: Readonly<Record<string, string>> | MsgHdrs): MsgHdrs {
+  const result = createHeaders();
+  if (isMsgHdrs(source)) {
+    for (const [key, values] of source) for (const value of values) result.append(key, value);
+  } else {
+    for (const [key, value] of Object.entries(source)) result.set(key, value);
+  }
+  return result;
+}
+
+function isMsgHdrs(source: Readonly<Record<string, string>> | MsgHdrs): source is MsgHdrs {
+  return typeof (source as MsgHdrs).keys === 'function' && Symbol.iterator in source;
+}

@@ -1,0 +1,103 @@
+import { Logger } from '@nestjs/common';
+import { JetStreamManager, nanos, NatsError, RetentionPolicy, StorageType, StreamConfig } from 'nats';
+
+export interface StreamDefinition {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  /** A second publish with the same Nats-Msg-Id within this window is dropped. */
+  readonly duplicateWindowMs: number;
+  /** Messages older than this are removed; unset keeps whatever the stream has (unlimited when created here). */
+  readonly maxAgeMs?: number;
+}
+
+const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60_000;
+const FOURTEEN_DAYS_MS = 14 * 24 * 60 * 60_000;
+
+/** Declares a file-backed, limits-retention stream for MessagingModule.forRoot({ streams }). */
+export function defineStream(definition: {
+  name: string;
+  subjects: readonly string[];
+  duplicateWindowMs?: number;
+  maxAgeMs?: number;
+}): StreamDefinition {
+  const { name, subjects, duplicateWindowMs = DEFAULT_DUPLICATE_WINDOW_MS, maxAgeMs } = definition;
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+    throw new Error(`stream name "${name}" must be letters, digits, "-" or "_"`);
+  }
+  if (subjects.length === 0) throw new Error(`stream ${name} needs at least one subject`);
+  if (!(duplicateWindowMs > 0)) throw new Error(`stream ${name}: duplicateWindowMs must be positive`);
+  if (maxAgeMs !== undefined && duplicateWindowMs > maxAgeMs) {
+    throw new Error(`stream ${name}: duplicateWindowMs (${duplicateWindowMs}) cannot exceed maxAgeMs (${maxAgeMs})`);
+  }
+  return { name, subjects: [...subjects], duplicateWindowMs, maxAgeMs };
+}
+
+/** Where consumers put the messages they give up on, kept for two weeks for a person to inspect. */
+export const DEAD_LETTER_STREAM = defineStream({
+  name: 'DEADLETTER',
+  subjects: ['deadletter.>'],
+  maxAgeMs: FOURTEEN_DAYS_MS,
+});
+
+export function streamConfigOf(definition: StreamDefinition): Partial<StreamConfig> {
+  return {
+    name: definition.name,
+    subjects: [...definition.subjects],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    duplicate_window: nanos(definition.duplicateWindowMs),
+    ...(definition.maxAgeMs === undefined ? {} : { max_age: nanos(definition.maxAgeMs) }),
+  };
+}
+
+/** True when the stream differs from its definition in a field the definition declares. */
+export function streamDiffers(existing: StreamConfig, definition: StreamDefinition): boolean {
+  const desired = streamConfigOf(definition);
+  const sameSubjects =
+    existing.subjects.length === definition.subjects.length &&
+    definition.subjects.every((subject) => existing.subjects.includes(subject));
+  return (
+    !sameSubjects ||
+    existing.duplicate_window !== desired.duplicate_window ||
+    (desired.max_age !== undefined && existing.max_age !== desired.max_age)
+  );
+}
+
+const STREAM_NOT_FOUND = 10059;
+const STREAM_NAME_IN_USE = 10058;
+
+export function jetStreamErrorCode(error: unknown): number | undefined {
+  return error instanceof NatsError ? error.api_error?.err_code : undefined;
+}
+
+/** Creates or updates streams so they match their definitions; safe to run from every replica at once. */
+export class StreamProvisioner {
+  private readonly logger = new Logger(StreamProvisioner.name);
+
+  constructor(private readonly jsm: JetStreamManager) {}
+
+  async ensure(definitions: readonly StreamDefinition[]): Promise<void> {
+    for (const definition of definitions) await this.ensureOne(definition);
+  }
+
+  private async ensureOne(definition: StreamDefinition): Promise<void> {
+    const existing = await this.jsm.streams.info(definition.name).catch((error: unknown) => {
+      if (jetStreamErrorCode(error) === STREAM_NOT_FOUND) return undefined;
+      throw error;
+    });
+    if (!existing) {
+      try {
+        await this.jsm.streams.add(streamConfigOf(definition));
+        this.logger.log({ msg: 'Created stream', stream: definition.name, subjects: definition.subjects.join(',') });
+        return;
+      } catch (error) {
+        // Another replica created it first: fall through to update it to our definition.
+        if (jetStreamErrorCode(error) !== STREAM_NAME_IN_USE) throw error;
+      }
+    } else if (!streamDiffers(existing.config, definition)) {
+      return;
+    }
+    await this.jsm.streams.update(definition.name, streamConfigOf(definition));
+    this.logger.log({ msg: 'Updated stream', stream: definition.name, subjects: definition.subjects.join(',') });
+  }
+}

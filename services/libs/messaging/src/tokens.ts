@@ -1,0 +1,3 @@
+/** The module's NatsConnection (reconnects forever; drained on application shutdown). */
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+export const MESSAGING_STREAMS = Symbol('MESSAGING_STREAMS');

@@ -1,0 +1,43 @@
+import { INestApplication, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions } from '@nestjs/microservices';
+import { streams } from '@urumi/contracts';
+import { JetStreamServer, JetStreamServerOptions } from '@urumi/messaging';
+import { AppModule } from './app.module';
+import { QuotaConfig } from './config/quota.config';
+import { quotaSubjects, QuotaSubjects } from './quota/quota.subjects';
+
+/** Where quota's messages flow. Tests give each run its own, so parallel runs never see each other's. */
+export interface QuotaWiring {
+  readonly stream: string;
+  readonly subjects: QuotaSubjects;
+  /** Prefixes the durable consumers' names. */
+  readonly durablePrefix: string;
+  readonly consumer?: Omit<JetStreamServerOptions, 'servers' | 'stream' | 'durablePrefix'>;
+}
+
+export const platformWiring: QuotaWiring = {
+  stream: streams.stores.name,
+  subjects: quotaSubjects(),
+  durablePrefix: 'quota',
+};
+
+/** The HTTP app (health, readiness, metrics) with the JetStream consumers attached; neither is started yet. */
+export async function createQuotaApp(
+  config: QuotaConfig,
+  { wiring = platformWiring, logger }: { wiring?: QuotaWiring; logger?: LoggerService | false } = {},
+): Promise<INestApplication> {
+  const app = await NestFactory.create(
+    AppModule.forRoot(config, wiring.subjects),
+    logger === undefined ? {} : { logger },
+  );
+  app.connectMicroservice<MicroserviceOptions>({
+    strategy: new JetStreamServer({
+      ...wiring.consumer,
+      servers: config.natsUrl,
+      stream: wiring.stream,
+      durablePrefix: wiring.durablePrefix,
+    }),
+  });
+  return app;
+}

@@ -1,0 +1,64 @@
+import { Controller, Inject, Type, UseFilters } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import {
+  CreateStoreCommand,
+  CreateStoreCommandSchema,
+  decode,
+  Engine,
+  Step,
+  StoreStatusChanged,
+  StoreStatusChangedSchema,
+} from '@urumi/contracts';
+import { JetStreamErrorFilter, PoisonMessageError } from '@urumi/messaging';
+import { QuotaService } from './quota.service';
+import { QuotaSubjects } from './quota.subjects';
+
+/** The message handlers, built for the given subjects (decorator arguments are fixed when the class is made). */
+export function quotaController(subjects: QuotaSubjects): Type<unknown> {
+  @Controller()
+  @UseFilters(JetStreamErrorFilter)
+  class QuotaController {
+    constructor(@Inject(QuotaService) private readonly quota: QuotaService) {}
+
+    @EventPattern(subjects.createStore)
+    async create(@Payload() payload: unknown): Promise<void> {
+      await this.quota.decideCreate(parseCreateCommand(payload));
+    }
+
+    @EventPattern(subjects.deleted)
+    async deleted(@Payload() payload: unknown): Promise<void> {
+      await this.quota.release(parseStatusChange(payload), Step.DELETED);
+    }
+
+    @EventPattern(subjects.failed)
+    async failed(@Payload() payload: unknown): Promise<void> {
+      await this.quota.release(parseStatusChange(payload), Step.FAILED);
+    }
+  }
+  return QuotaController;
+}
+
+/** A command that can never be decided is poison: it is dead-lettered rather than retried. */
+export function parseCreateCommand(payload: unknown): CreateStoreCommand {
+  let command: CreateStoreCommand;
+  try {
+    command = decode(CreateStoreCommandSchema, payload);
+  } catch {
+    throw new PoisonMessageError('the payload is not a CreateStoreCommand');
+  }
+  const missing = (['storeId', 'name', 'owner'] as const).filter((field) => !command[field]);
+  if (missing.length > 0) throw new PoisonMessageError(`the CreateStoreCommand has no ${missing.join(', ')}`);
+  if (command.engine === Engine.UNSPECIFIED) throw new PoisonMessageError('the CreateStoreCommand has no engine');
+  return command;
+}
+
+export function parseStatusChange(payload: unknown): StoreStatusChanged {
+  let event: StoreStatusChanged;
+  try {
+    event = decode(StoreStatusChangedSchema, payload);
+  } catch {
+    throw new PoisonMessageError('the payload is not a StoreStatusChanged');
+  }
+  if (!event.storeId) throw new PoisonMessageError('the StoreStatusChanged has no storeId');
+  return event;
+}

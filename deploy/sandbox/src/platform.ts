@@ -10,13 +10,20 @@ import { ensureTokens, SeededUser } from './tokens';
 
 export interface PlatformOptions {
   readonly gatewayPort?: number;
+  /** Users and tokens (default: the sandbox's tokens.json, seeded with an admin and two tenants). */
+  readonly users?: readonly SeededUser[];
+  /** Extra environment for every service (limits, log level, …). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Where service output goes: each line prefixed with the service name (default: this process's stdout). */
   readonly output?: (line: string) => void;
 }
 
-interface ServiceProcess {
-  readonly name: string;
-  readonly child: ChildProcess;
+export type ServiceName = 'gateway' | 'quota';
+
+interface ServiceSpec {
+  readonly entry: string;
+  readonly env: Record<string, string>;
+  readonly readyUrl: string;
 }
 
 /** What a running platform offers: where to reach it and who may sign in. */
@@ -30,7 +37,8 @@ export interface PlatformInfo {
  * service's own main.ts (TypeScript compiled on the fly by @swc-node/register, as in development).
  */
 export class Platform {
-  private readonly services: ServiceProcess[] = [];
+  private readonly specs = new Map<ServiceName, ServiceSpec>();
+  private readonly children = new Map<ServiceName, ChildProcess>();
 
   constructor(
     private readonly sandbox: Sandbox,
@@ -38,57 +46,79 @@ export class Platform {
   ) {}
 
   async start(): Promise<PlatformInfo> {
-    const natsUrl = await this.sandbox.natsUrl();
-    const tokensFile = join(this.sandbox.stateDir, 'tokens.json');
-    const users = await ensureTokens(tokensFile);
+    const tokensFile = join(this.sandbox.stateDir, this.options.users ? 'platform-tokens.json' : 'tokens.json');
+    const users = await ensureTokens(tokensFile, this.options.users);
     const gatewayPort = this.options.gatewayPort ?? (await freePort());
     const quotaPort = await freePort();
-    const common = { NATS_URL: natsUrl, KUBECONFIG: this.sandbox.kubeconfig };
+    const common = { NATS_URL: await this.sandbox.natsUrl(), KUBECONFIG: this.sandbox.kubeconfig, ...this.options.env };
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-
-    await this.run(
-      'quota',
-      'services/quota/src/main.ts',
-      { ...common, QUOTA_PORT: String(quotaPort) },
-      `http://127.0.0.1:${quotaPort}/readyz`,
-    );
-    await this.run(
-      'gateway',
-      'services/gateway/src/main.ts',
-      { ...common, GATEWAY_PORT: String(gatewayPort), AUTH_MODE: 'tokens', AUTH_TOKENS_FILE: tokensFile },
-      `${gatewayUrl}/readyz`,
-    );
+    // The gateway first: it creates the streams the other services consume.
+    this.specs.set('gateway', {
+      entry: 'services/gateway/src/main.ts',
+      env: { ...common, GATEWAY_PORT: String(gatewayPort), AUTH_MODE: 'tokens', AUTH_TOKENS_FILE: tokensFile },
+      readyUrl: `${gatewayUrl}/readyz`,
+    });
+    this.specs.set('quota', {
+      entry: 'services/quota/src/main.ts',
+      env: { ...common, QUOTA_PORT: String(quotaPort) },
+      readyUrl: `http://127.0.0.1:${quotaPort}/readyz`,
+    });
+    for (const name of this.specs.keys()) await this.launch(name);
     return { gatewayUrl, users };
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.services.reverse().map((service) => stopChild(service.child)));
-    this.services.length = 0;
+  /** SIGKILL, as a crash would: no drain, no acks for what was in flight. */
+  async kill(name: ServiceName): Promise<void> {
+    const child = this.children.get(name);
+    this.children.delete(name);
+    if (child) await stopChild(child, 'SIGKILL');
   }
 
-  private async run(name: string, entry: string, env: Record<string, string>, readyUrl: string): Promise<void> {
-    const child = spawn(process.execPath, ['--require', '@swc-node/register', join(repoRoot, entry)], {
+  async launch(name: ServiceName): Promise<void> {
+    const spec = this.specs.get(name);
+    if (!spec) throw new Error(`${name} is not part of this platform; start() it first`);
+    const child = spawn(process.execPath, ['--require', '@swc-node/register', join(repoRoot, spec.entry)], {
       cwd: repoRoot,
-      env: { ...process.env, SWC_NODE_PROJECT: join(repoRoot, 'tsconfig.base.json'), ...env },
+      env: { ...process.env, SWC_NODE_PROJECT: join(repoRoot, 'tsconfig.base.json'), ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.services.push({ name, child });
+    this.children.set(name, child);
     const write = this.options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+    const recent: string[] = [];
     for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => write(`[${name}] ${line}`));
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        recent.push(line);
+        if (recent.length > 20) recent.shift();
+        write(`[${name}] ${line}`);
+      });
     }
     const started = Date.now();
     await waitUntil(
       `${name} did not become ready`,
-      async () => (await get(readyUrl)).status === 200,
+      async () => (await get(spec.readyUrl)).status === 200,
       60_000,
-      () => (child.exitCode !== null ? `it exited with code ${child.exitCode}; its output is above` : undefined),
+      () =>
+        child.exitCode !== null
+          ? `it exited with code ${child.exitCode}; its last output:\n${recent.join('\n')}`
+          : undefined,
     );
     log.step(`${name} ready (${Math.round((Date.now() - started) / 100) / 10}s)`);
   }
+
+  /** The process id of a running service (for resident-memory readings). */
+  pidOf(name: ServiceName): number | undefined {
+    return this.children.get(name)?.pid;
+  }
+
+  async stop(): Promise<void> {
+    const running = [...this.children.values()].reverse();
+    this.children.clear();
+    await Promise.all(running.map((child) => stopChild(child, 'SIGTERM')));
+  }
 }
 
-function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -96,6 +126,6 @@ function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }

@@ -14,10 +14,10 @@ const SEEDED = [
   { name: 'bob', role: 'tenant' },
 ] as const;
 
-/** The local users (an admin and two tenants) and their bearer tokens: made once, then kept. */
-export async function ensureTokens(file: string): Promise<SeededUser[]> {
-  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as SeededUser[];
-  const users = SEEDED.map((user) => ({ ...user, token: randomBytes(24).toString('base64url') }));
+/** The local users (by default an admin and two tenants) and their bearer tokens: made once, then kept. */
+export async function ensureTokens(file: string, given?: readonly SeededUser[]): Promise<readonly SeededUser[]> {
+  if (!given && existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as SeededUser[];
+  const users = given ?? SEEDED.map((user) => ({ ...user, token: randomBytes(24).toString('base64url') }));
   await writeFile(file, JSON.stringify(users, null, 2) + '\n', { mode: 0o600 });
   return users;
 }

@@ -1,3 +1,4 @@
+export { eventually } from '@urumi/sandbox';
 import { LoggerService } from '@nestjs/common';
 import {
   ActorSchema,
@@ -117,20 +118,6 @@ export async function storedMessages(jsm: JetStreamManager, stream: string, subj
     if (message.subject === subject) result.push(message);
   }
   return result;
-}
-
-/** Retries `assertion` until it passes or `timeoutMs` runs out (then throws its last failure). */
-export async function eventually(assertion: () => unknown, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }
 
 /** Keeps what the application logged, as the objects it was given, for assertions on log lines. */

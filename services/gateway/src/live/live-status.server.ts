@@ -6,8 +6,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { Authenticator, Principal } from '../auth';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway.config';
 import { canSee, ReadModel } from '../read-model/read-model.service';
-import { toStoreView } from '../stores/store.view';
-import { StoreUrls } from '../stores/store-urls';
+import { StoreView } from '../stores/store.view';
+import { StoreViews } from '../stores/store-views';
 
 export const LIVE_PATH = '/api/v1/live';
 /** The subprotocol the server speaks; browsers send their token as a second one, `bearer.<base64url token>`. */
@@ -17,9 +17,7 @@ const HEARTBEAT_MS = 30_000;
 
 /** Server → client messages. */
 export type LiveMessage =
-  | { type: 'snapshot'; stores: ReturnType<typeof toStoreView>[] }
-  | { type: 'store'; store: ReturnType<typeof toStoreView> }
-  | { type: 'deleted'; id: string };
+  { type: 'snapshot'; stores: StoreView[] } | { type: 'store'; store: StoreView } | { type: 'deleted'; id: string };
 
 /**
  * The live-status WebSocket. The HTTP upgrade is refused (401/403) unless the Origin is allowed and the
@@ -35,7 +33,7 @@ export class LiveStatusServer implements OnApplicationBootstrap, OnModuleDestroy
     private readonly adapterHost: HttpAdapterHost,
     private readonly authenticator: Authenticator,
     private readonly readModel: ReadModel,
-    private readonly urls: StoreUrls,
+    private readonly views: StoreViews,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -74,7 +72,7 @@ export class LiveStatusServer implements OnApplicationBootstrap, OnModuleDestroy
     const alive = ws as WebSocket & { isAlive?: boolean };
     alive.isAlive = true;
     ws.on('pong', () => (alive.isAlive = true));
-    const view = (store: Parameters<typeof toStoreView>[0]) => toStoreView(store, this.urls.of);
+    const view = this.views.of;
     send(ws, { type: 'snapshot', stores: this.readModel.list(principal).items.map(view) });
     const unsubscribe = this.readModel.subscribe(({ id, store, previous }) => {
       if (store && canSee(principal, store)) send(ws, { type: 'store', store: view(store) });

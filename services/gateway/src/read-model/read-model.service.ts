@@ -33,6 +33,8 @@ export function canSee(viewer: Viewer, store: Store): boolean {
 export class ReadModel implements OnModuleInit {
   private readonly stores = new Map<string, Store>();
   private readonly listeners = new Set<StoreListener>();
+  /** Every store, newest first: rebuilt on the first read after a change, since reads far outnumber changes. */
+  private newestFirst?: Store[];
   private initialized = false;
 
   constructor(private readonly repository: StoreRepository) {}
@@ -55,9 +57,13 @@ export class ReadModel implements OnModuleInit {
    * of the previous page (an id that no longer exists starts over from the newest).
    */
   list(viewer: Viewer, { step, limit = Number.MAX_SAFE_INTEGER, after }: ListOptions = {}): StorePage {
-    const visible = [...this.stores.values()]
-      .filter((store) => canSee(viewer, store) && (step === undefined || store.step === step))
-      .sort((a, b) => createdAt(b) - createdAt(a) || a.id.localeCompare(b.id));
+    this.newestFirst ??= [...this.stores.values()]
+      .map((store) => ({ store, at: createdAt(store) }))
+      .sort((a, b) => b.at - a.at || a.store.id.localeCompare(b.store.id))
+      .map(({ store }) => store);
+    const visible = this.newestFirst.filter(
+      (store) => canSee(viewer, store) && (step === undefined || store.step === step),
+    );
     const start = after === undefined ? 0 : visible.findIndex((store) => store.id === after) + 1;
     const items = visible.slice(start, start + limit);
     const last = items[items.length - 1];
@@ -76,6 +82,7 @@ export class ReadModel implements OnModuleInit {
     if (change.store && known && known.lastSequence >= change.store.lastSequence) return;
     if (change.store) this.stores.set(change.id, change.store);
     else if (!this.stores.delete(change.id)) return;
+    this.newestFirst = undefined;
     const delivered = known ? { ...change, previous: known } : change;
     for (const listener of this.listeners) listener(delivered);
   }

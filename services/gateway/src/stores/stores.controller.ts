@@ -7,8 +7,8 @@ import { Idempotent } from '../idempotency';
 import { originOf } from '../http/request-context';
 import { CreateStoreDto } from './dto/create-store.dto';
 import { ListStoresQuery } from './dto/list-stores.query';
-import { stepFromSlug, StoreList, StoreView, toStoreView } from './store.view';
-import { StoreUrls } from './store-urls';
+import { stepFromSlug, StoreList, StoreView } from './store.view';
+import { StoreViews } from './store-views';
 import { StoresService } from './stores.service';
 import { ReadModel } from '../read-model/read-model.service';
 import { Audited } from '../audit/audited';
@@ -22,7 +22,7 @@ export class StoresController {
   constructor(
     private readonly stores: StoresService,
     private readonly readModel: ReadModel,
-    private readonly urls: StoreUrls,
+    private readonly views: StoreViews,
   ) {}
 
   @Post()
@@ -40,7 +40,7 @@ export class StoresController {
   ): Promise<StoreView> {
     const store = await this.stores.create(principal, dto, originOf(req, principal));
     res.setHeader('Location', `/${STORES_PATH}/${store.id}`);
-    return toStoreView(store, this.urls.of);
+    return this.views.of(store);
   }
 
   @Get()
@@ -49,14 +49,14 @@ export class StoresController {
   list(@Query() query: ListStoresQuery, @CurrentPrincipal() principal: Principal): StoreList {
     const step = query.status === undefined ? undefined : stepFromSlug(query.status);
     const page = this.readModel.list(principal, { step, limit: query.limit ?? 100, after: query.after });
-    const items = page.items.map((store) => toStoreView(store, this.urls.of));
+    const items = page.items.map(this.views.of);
     return page.next ? { items, next: page.next } : { items };
   }
 
   @Get(':id')
   @ApiOkResponse({ type: StoreView })
   get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): StoreView {
-    return toStoreView(this.stores.find(principal, id), this.urls.of);
+    return this.views.of(this.stores.find(principal, id));
   }
 
   @Delete(':id')
@@ -70,6 +70,6 @@ export class StoresController {
     @CurrentPrincipal() principal: Principal,
     @Req() req: Request,
   ): Promise<StoreView> {
-    return toStoreView(await this.stores.delete(principal, id, originOf(req, principal)), this.urls.of);
+    return this.views.of(await this.stores.delete(principal, id, originOf(req, principal)));
   }
 }

@@ -3,12 +3,12 @@ import { AuditModule } from '../audit/audit.module';
 import { ReadModelModule } from '../read-model/read-model.module';
 import { StoresController } from './stores.controller';
 import { StoresService } from './stores.service';
-import { StoreUrls } from './store-urls';
+import { StoreViews } from './store-views';
 
 @Module({
   imports: [ReadModelModule, AuditModule],
   controllers: [StoresController],
-  providers: [StoresService, StoreUrls],
-  exports: [StoreUrls],
+  providers: [StoresService, StoreViews],
+  exports: [StoreViews],
 })
 export class StoresModule {}

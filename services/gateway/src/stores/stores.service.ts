@@ -57,7 +57,7 @@ export class StoresService {
       );
     } catch (error) {
       await this.repository.releaseName(dto.name, id).catch(() => undefined);
-      throw this.unavailable(error);
+      throw error;
     }
     this.logger.log({
       msg: 'Accepted store creation',
@@ -80,17 +80,12 @@ export class StoresService {
       requestId: origin.requestId,
       requestedAt: timestampNow(),
     });
-    let sequence: bigint;
-    try {
-      sequence = await this.publish(
-        subjects.deleteStore,
-        encode(DeleteStoreCommandSchema, command),
-        `delete:${id}`,
-        origin,
-      );
-    } catch (error) {
-      throw this.unavailable(error);
-    }
+    const sequence = await this.publish(
+      subjects.deleteStore,
+      encode(DeleteStoreCommandSchema, command),
+      `delete:${id}`,
+      origin,
+    );
     this.logger.log({
       msg: 'Accepted store deletion',
       storeId: id,
@@ -107,12 +102,23 @@ export class StoresService {
     return store;
   }
 
+  /** Resolves once the command is durably in JetStream, with its stream sequence. */
   private async publish(subject: string, payload: unknown, msgId: string, origin: RequestOrigin): Promise<bigint> {
-    const ack = await this.publisher.publishJson(subject, payload, {
-      msgId,
-      headers: { 'Urumi-Request-Id': origin.requestId },
-    });
-    return BigInt(ack.seq);
+    try {
+      const ack = await this.publisher.publishJson(subject, payload, {
+        msgId,
+        headers: { 'Urumi-Request-Id': origin.requestId },
+      });
+      return BigInt(ack.seq);
+    } catch (error) {
+      this.logger.error({
+        msg: 'Could not publish a command',
+        subject,
+        requestId: origin.requestId,
+        error: String(error),
+      });
+      throw new CommandNotAcceptedError();
+    }
   }
 
   /**
@@ -133,10 +139,5 @@ export class StoresService {
   /** A name held by a store id the read model has never seen (its request died before publishing). */
   private isAbandoned(holderId: string): boolean {
     return this.readModel.get({ name: '', role: 'admin' }, holderId) === undefined;
-  }
-
-  private unavailable(error: unknown): CommandNotAcceptedError {
-    this.logger.error({ msg: 'Could not publish a command', error: String(error) });
-    return new CommandNotAcceptedError();
   }
 }

@@ -1,3 +1,4 @@
+export { eventually } from '@urumi/sandbox';
 import { Controller, INestMicroservice, LoggerService, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MicroserviceOptions, Payload } from '@nestjs/microservices';
@@ -94,20 +95,6 @@ export async function startConsumer(
   if (settings.rethrowHandlerErrors) app.useGlobalFilters(new JetStreamErrorFilter());
   await app.listen();
   return { app, server };
-}
-
-/** Retries `assertion` until it passes or `timeoutMs` runs out (then throws its last failure). */
-export async function eventually(assertion: () => unknown, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(50);
-    }
-  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -42,10 +42,12 @@ async function load(url: string, requestHeaders: Record<string, string> = {}): P
   };
 }
 
-/** POSTs `count` stores with `CONNECTIONS` in flight; each answer is 202 once the command is in JetStream. */
+/** POSTs `count` stores, `inFlight` at a time; each answer is 202 once the command is in JetStream. */
 async function createStores(
   gatewayUrl: string,
+  prefix: string,
   count: number,
+  inFlight: number,
 ): Promise<{ p50: number; p99: number; failures: number }> {
   const latencies: number[] = [];
   let next = 0;
@@ -57,14 +59,14 @@ async function createStores(
       const res = await fetch(`${gatewayUrl}/api/v1/stores`, {
         method: 'POST',
         headers: { ...auth(tenant), 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name: `bench-${n}`, engine: n % 2 ? 'medusa' : 'woocommerce' }),
+        body: JSON.stringify({ name: `${prefix}-${n}`, engine: n % 2 ? 'medusa' : 'woocommerce' }),
       });
       await res.arrayBuffer();
       latencies.push(performance.now() - started);
       if (res.status !== 202) failures++;
     }
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  await Promise.all(Array.from({ length: inFlight }, worker));
   return { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), failures };
 }
 
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
     await waitUntil('the bare NestJS app did not start', async () => (await get(bareUrl)).status === 200, 30_000);
 
     log.step(`creating ${STORES} stores through the API (${CONNECTIONS} in flight)`);
-    const creates = await createStores(gatewayUrl, STORES);
+    const creates = await createStores(gatewayUrl, 'bench', STORES, CONNECTIONS);
     // Each 202 came after the gateway's own read model had the store, so all of them are listed now.
     const listed = (await (await fetch(`${gatewayUrl}/api/v1/stores?limit=500`, { headers: auth(admin) })).json()) as {
       items: { id: string; name: string }[];
@@ -178,6 +180,8 @@ async function main(): Promise<void> {
     const getOne = await load(`${gatewayUrl}/api/v1/stores/${listed.items[0]?.id ?? 'none'}`, auth(tenant));
 
     const serverSide = await serverSideMeans(gatewayUrl);
+    log.step('200 more stores, one request at a time');
+    const sequentialCreates = await createStores(gatewayUrl, 'one-by-one', 200, 1);
 
     log.step(`${STATUS_EVENTS} status changes to a WebSocket client`);
     const live = await statusToWebSocket(gatewayUrl, await sandbox.natsUrl(), listed.items);
@@ -191,7 +195,8 @@ async function main(): Promise<void> {
       getOneStoreAsTenantMs: getOne,
       listDefaultPageOf100AsAdminMs: listPage,
       list500PerPageAsTenantMs: listAll,
-      createAcceptedMs: creates,
+      createAcceptedAt50InFlightMs: creates,
+      createAcceptedOneAtATimeMs: sequentialCreates,
       statusToWebSocketMs: live,
       serverSideMeanMsByRoute: serverSide,
       rssMb: {

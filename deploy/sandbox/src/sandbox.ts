@@ -106,7 +106,7 @@ export class Sandbox {
         startedNow.push(component);
         await this.waitHealthy(component, pki, ports);
       }
-      await this.ensureNodes(toolchain);
+      await this.ensureNodes();
     } catch (error) {
       for (const component of [...startedNow].reverse()) await this.daemons.stop(component);
       throw error;
@@ -400,21 +400,13 @@ jetstream {
     log.step(`${component} ready (${formatDuration(Date.now() - started)})`);
   }
 
-  private async ensureNodes(toolchain: Toolchain): Promise<void> {
-    const kubectl = (args: string[], input?: string) =>
-      exec(binaryOf(toolchain, 'kubectl'), ['--kubeconfig', this.kubeconfig, ...args], { input });
-    await kubectl(
+  private async ensureNodes(): Promise<void> {
+    await this.kubectl(
       ['apply', '--server-side', '--field-manager=urumi-sandbox', '-f', '-'],
       fakeNodesManifest(this.options.nodes ?? 4),
     );
-    await kubectl(['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
+    await this.kubectl(['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
     // Pods are admitted only once the namespace's default ServiceAccount exists.
-    await waitUntil(
-      'the default ServiceAccount was not created',
-      async () =>
-        (await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '--ignore-not-found', '-o', 'name']))
-          .stdout !== '',
-      60_000,
-    );
+    await this.kubectl(['wait', '--for=create', 'serviceaccount/default', '-n', 'default', '--timeout=60s']);
   }
 }

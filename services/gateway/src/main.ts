@@ -8,7 +8,7 @@ import { createLogger, JsonLogger } from '@urumi/runtime';
 import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import { authConfigFromEnv } from './auth';
-import { gatewayConfigFromEnv } from './config/gateway.config';
+import { GATEWAY_CONFIG, GatewayConfig, gatewayConfigFromEnv } from './config/gateway.config';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { jsonBody } from './http/json-body';
 import { requestContext } from './http/request-context';
@@ -64,7 +64,7 @@ export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpress
 
 async function main(): Promise<void> {
   const app = await createGateway(process.env);
-  const { host, port } = gatewayConfigFromEnv(process.env);
+  const { host, port } = app.get<GatewayConfig>(GATEWAY_CONFIG);
   // HTTP first: initialising the app creates the streams the projector's consumer waits for.
   await app.listen(port, host);
   await app.startAllMicroservices();

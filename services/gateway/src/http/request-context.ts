@@ -57,7 +57,7 @@ export function requestContext(registry: Registry): (req: Request, res: Response
         status: res.statusCode,
         durationMs: Math.round(seconds * 1000 * 10) / 10,
         requestId: req.requestId,
-        user: (req as Request & { principal?: { name: string } }).principal?.name,
+        user: req.principal?.name,
       });
     });
     next();

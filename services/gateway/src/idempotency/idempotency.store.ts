@@ -1,4 +1,5 @@
-import { KV, KvEntry, NatsConnection, NatsError, StorageType } from 'nats';
+import { isRevisionConflict } from '@urumi/messaging';
+import { KV, KvEntry, NatsConnection, StorageType } from 'nats';
 
 /** The first answer to a request, replayed to its retries. */
 export interface StoredAnswer {
@@ -27,7 +28,6 @@ export interface IdempotencyStoreOptions {
   readonly pendingTimeoutMs: number;
 }
 
-const WRONG_LAST_SEQUENCE = 10071;
 const MAX_ATTEMPTS = 5;
 
 /**
@@ -53,7 +53,7 @@ export class IdempotencyStore {
       try {
         return { kind: 'claimed', revision: await this.kv.create(key, pending()) };
       } catch (error) {
-        if (!isConflict(error)) throw error;
+        if (!isRevisionConflict(error)) throw error;
       }
       const entry = await this.kv.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
@@ -65,7 +65,7 @@ export class IdempotencyStore {
       try {
         return { kind: 'claimed', revision: await this.kv.update(key, pending(), entry.revision) };
       } catch (error) {
-        if (!isConflict(error)) throw error;
+        if (!isRevisionConflict(error)) throw error;
       }
     }
     throw new Error(`idempotency key ${key} is too contended`);
@@ -101,8 +101,4 @@ function parseRecord(entry: KvEntry): IdempotencyRecord | undefined {
   if (record['state'] === 'done' && typeof record['answer'] === 'object' && record['answer'] !== null)
     return value as IdempotencyRecord;
   return undefined;
-}
-
-function isConflict(error: unknown): boolean {
-  return error instanceof NatsError && error.api_error?.err_code === WRONG_LAST_SEQUENCE;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Authenticator, Principal } from '../auth';
@@ -109,13 +109,10 @@ export function tokenOf(req: IncomingMessage): string | undefined {
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({
-    statusCode: status,
-    error: status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found',
-    message,
-  });
+  const reason = STATUS_CODES[status] ?? 'Error';
+  const body = JSON.stringify({ statusCode: status, error: reason, message });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\n` +
       'Content-Type: application/json\r\nConnection: close\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );

@@ -76,6 +76,11 @@ export class ReadModel implements OnModuleInit {
     return store && canSee(viewer, store) ? store : undefined;
   }
 
+  /** Whether the read model holds the store at all, whoever owns it. */
+  has(id: string): boolean {
+    return this.stores.has(id);
+  }
+
   /** Applies a change this replica made itself at once, ahead of the bucket's watch delivering it. */
   accept(change: StoreChange): void {
     const known = this.stores.get(change.id);

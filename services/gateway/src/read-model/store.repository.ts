@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { buckets, decode, encode, Store, StoreSchema } from '@urumi/contracts';
+import { isRevisionConflict } from '@urumi/messaging';
 import { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
 import { project, Projection, StoreEvent } from './projection';
 
@@ -31,10 +32,6 @@ const ABANDONED_RESERVATION_MS = 60_000;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-function isRevisionConflict(error: unknown): boolean {
-  return error instanceof Error && /wrong last sequence|key exists/i.test(error.message);
-}
-
 function decodeStore(entry: KvEntry): Store {
   return decode(StoreSchema, JSON.parse(textDecoder.decode(entry.value)));
 }
@@ -43,7 +40,6 @@ function decodeStore(entry: KvEntry): Store {
  * The read model in JetStream KV: store id → Store, and store name → id (a name is held by one store
  * at a time, platform-wide, because it becomes a namespace and a host name). Writes are compare-and-set.
  */
-@Injectable()
 export class StoreRepository implements OnModuleDestroy {
   private readonly logger = new Logger(StoreRepository.name);
   private stores?: Promise<KV>;

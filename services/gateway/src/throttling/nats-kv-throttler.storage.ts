@@ -1,7 +1,8 @@
+import { isRevisionConflict } from '@urumi/messaging';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KV, KvEntry, NatsConnection, NatsError, StorageType } from 'nats';
+import { KV, KvEntry, NatsConnection, StorageType } from 'nats';
 
 export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -49,7 +50,6 @@ export function recordOf(counter: Counter, now: number, limit: number): Throttle
   };
 }
 
-const WRONG_LAST_SEQUENCE = 10071;
 const MAX_ATTEMPTS = 100;
 
 export interface KvThrottlerStorageOptions {
@@ -144,7 +144,7 @@ export class NatsKvThrottlerStorage implements ThrottlerStorage {
         else await this.kv.create(kvKey, JSON.stringify(counter));
         return records;
       } catch (error) {
-        if (!isConflict(error)) throw error;
+        if (!isRevisionConflict(error)) throw error;
         // Another replica counted hits in between: read them and count ours on top.
         if (attempt > 3) await sleep(Math.random() * Math.min(attempt, 20));
       }
@@ -169,8 +169,4 @@ function parseCounter(entry: KvEntry): Counter | undefined {
     // An unreadable counter is replaced by a fresh one.
   }
   return undefined;
-}
-
-function isConflict(error: unknown): boolean {
-  return error instanceof NatsError && error.api_error?.err_code === WRONG_LAST_SEQUENCE;
 }

@@ -4,6 +4,7 @@ export { DeadLetterHeader, deadLetterSubject } from './dead-letter';
 export { PoisonMessageError, PublishError } from './errors';
 export type { PublishFailureReason } from './errors';
 export { MessagingHealthIndicator } from './health';
+export { isRevisionConflict } from './kv';
 export { MessagingModule } from './messaging.module';
 export type { MessagingModuleOptions } from './messaging.module';
 export { JetStreamPublisher } from './publisher';

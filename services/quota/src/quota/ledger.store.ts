@@ -1,9 +1,8 @@
-import { KV, KvEntry, NatsConnection, NatsError } from 'nats';
+import { isRevisionConflict } from '@urumi/messaging';
+import { KV, KvEntry, NatsConnection } from 'nats';
 import { emptyLedger, Ledger } from './ledger';
 
 const LEDGER_KEY = 'ledger';
-/** JetStream's "wrong last sequence": someone else wrote the key since we read it. */
-const WRONG_LAST_SEQUENCE = 10071;
 
 export interface LedgerChange<T> {
   /** The input ledger itself when nothing changes: nothing is written then. */
@@ -61,7 +60,7 @@ export class LedgerStore {
         else await this.kv.create(LEDGER_KEY, data);
         return result;
       } catch (error) {
-        if (!isWrongRevision(error)) throw error;
+        if (!isRevisionConflict(error)) throw error;
         if (attempt >= this.options.maxAttempts) {
           throw new LedgerContentionError(`the quota ledger changed under us ${attempt} times in a row`);
         }
@@ -82,10 +81,6 @@ function parseLedger(entry: KvEntry | null): Ledger {
     decisions: stored.decisions ?? {},
     released: stored.released ?? {},
   };
-}
-
-function isWrongRevision(error: unknown): boolean {
-  return error instanceof NatsError && error.api_error?.err_code === WRONG_LAST_SEQUENCE;
 }
 
 /** Jittered, so replicas that collided do not collide again in lockstep. */

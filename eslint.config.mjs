@@ -21,6 +21,8 @@ const boundaries = ({ forTests }) => {
           sourceTag: 'scope:frontend',
           onlyDependOnLibsWithTags: plus(['scope:frontend', 'scope:shared'], 'scope:tooling'),
         },
+        // The console: the wire contracts only (its end-to-end test may also start the platform).
+        { sourceTag: 'scope:console', onlyDependOnLibsWithTags: plus(['scope:shared'], 'scope:tooling') },
         {
           sourceTag: 'scope:backend',
           onlyDependOnLibsWithTags: plus(['scope:backend', 'scope:shared'], 'scope:tooling'),
@@ -38,7 +40,7 @@ export default [
   ...nx.configs['flat/javascript'],
   prettier,
   {
-    ignores: ['**/dist', '**/node_modules', '**/coverage', '**/.sandbox', '**/.nx', 'proto/src/gen'],
+    ignores: ['**/dist', '**/node_modules', '**/coverage', '**/.sandbox', '**/.nx', '**/.medusa', 'proto/src/gen'],
   },
   {
     files: ['**/*.ts', '**/*.js', '**/*.mjs'],
@@ -48,7 +50,7 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts', '**/test/**/*.ts'],
+    files: ['**/*.spec.ts', '**/test/**/*.ts', 'frontend/e2e/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries({ forTests: true }),
       '@typescript-eslint/no-non-null-assertion': 'off',

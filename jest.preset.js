@@ -25,7 +25,7 @@ module.exports = {
     ],
   },
   // ESM-only packages are compiled to CommonJS like our own sources.
-  transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@kubernetes/client-node|openid-client|oauth4webapi)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/**/*.spec.ts'],
 };

@@ -14,6 +14,11 @@ command -v go >/dev/null || fail "Go 1.26 or newer is required to build the sand
 
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
+# Medusa engine (deploy/engines/medusa): its conformance test runs Debian's PostgreSQL and Redis on ports of its own.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
+# The console's end-to-end test drives Debian's Chromium headless (playwright-core, no downloaded browser).
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 if ((${#missing[@]})); then
   step "installing Debian packages: ${missing[*]}"
   sudo=""
@@ -29,6 +34,22 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$lock_hash" ]]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" >"$stamp"
 fi
+
+# Medusa engine (deploy/engines/medusa): its own npm install (keyed on its lockfile) and production build. Where
+# services run, Debian starts a default PostgreSQL cluster (5432) and Redis (6379) on install; the test never uses
+# them, so what this script's install started is stopped and not started again at boot.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters --no-header | while read -r version cluster _; do
+    ${sudo:-} pg_ctlcluster "$version" "$cluster" stop 2>/dev/null || true
+    echo manual | ${sudo:-} tee "/etc/postgresql/$version/$cluster/start.conf" >/dev/null
+  done
+fi
+if [[ " ${missing[*]} " == *" redis-server "* ]]; then
+  ${sudo:-} service redis-server stop >/dev/null 2>&1 || true
+  ${sudo:-} update-rc.d redis-server disable >/dev/null 2>&1 || true
+  command -v systemctl >/dev/null && ${sudo:-} systemctl disable redis-server >/dev/null 2>&1 || true
+fi
+bash deploy/engines/medusa/bin/prepare.sh
 
 npx tsx deploy/sandbox/src/cli.ts build
 bash proto/generate.sh

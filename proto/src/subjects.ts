@@ -37,4 +37,6 @@ export const buckets = {
   idempotency: 'idempotency',
   /** rate-limit counters shared by gateway replicas */
   rateLimits: 'rate-limits',
+  /** store id → provisioning | withdrawn: settles a delete that overtakes its store's provisioning */
+  storeLifecycle: 'store-lifecycle',
 } as const;

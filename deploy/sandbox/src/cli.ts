@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import { compileServices, distRoot } from './compile';
 import { binaryOf, ensureToolchain } from './toolchain';
 import { conventionalPorts, Sandbox } from './sandbox';
 import { defaultStateDir } from './paths';
@@ -8,6 +9,7 @@ const USAGE = `usage: npm run sandbox -- <command>
 
   build [--list]   build (or find in the cache) every binary the sandbox runs; --list prints their paths
   path <binary>    print the path of one built binary (kubectl, helm, buf, …)
+  compile          compile the services to dist/ (what \`npm start\` and the images run)
   up               start etcd, the Kubernetes control plane, KWOK and NATS JetStream
   down [--purge]   stop everything; --purge also deletes the data under .sandbox/
   status           tell what runs and whether it is healthy`;
@@ -28,6 +30,11 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'path': {
       const [name = ''] = flags;
       console.log(binaryOf(await ensureToolchain(), name));
+      return 0;
+    }
+    case 'compile': {
+      const { compiled, total } = await compileServices();
+      console.log(`compiled ${compiled} of ${total} sources into ${rel(distRoot)}/ (the rest were up to date)`);
       return 0;
     }
     case 'up': {

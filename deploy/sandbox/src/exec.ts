@@ -10,6 +10,7 @@ export class CommandError extends Error {
     readonly command: string,
     readonly exitCode: number | null,
     readonly stderr: string,
+    readonly stdout = '',
   ) {
     const tail = stderr.trim().split('\n').slice(-15).join('\n');
     super(`\`${command}\` failed (exit ${exitCode ?? 'signal'})${tail ? `:\n${tail}` : ''}`);
@@ -47,7 +48,7 @@ export function exec(
     child.on('close', (code) => {
       const result = { stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
       if (code === 0) resolve(result);
-      else reject(new CommandError([command, ...args].join(' '), code, result.stderr));
+      else reject(new CommandError([command, ...args].join(' '), code, result.stderr, result.stdout));
     });
     // A command may exit without reading its input; its exit code tells what happened.
     child.stdin?.on('error', () => undefined);

@@ -1,3 +1,5 @@
+export { Platform, PLATFORM_NAMESPACE, SERVICES } from './platform';
+export type { PlatformInfo, PlatformOptions, ServiceName } from './platform';
 export { Sandbox, conventionalPorts } from './sandbox';
 export type { ComponentStatus, Ports, SandboxOptions } from './sandbox';
 export { ensureToolchain } from './toolchain';

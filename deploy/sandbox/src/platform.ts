@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { compileServices, serviceEntry } from './compile';
 import { log } from './log';
 import { repoRoot } from './paths';
 import { get, waitUntil } from './probe';
@@ -8,20 +9,30 @@ import { freePort } from './ports';
 import { Sandbox } from './sandbox';
 import { ensureTokens, SeededUser } from './tokens';
 
+/**
+ * How every service's Node.js runs (the images set the same NODE_OPTIONS): readable stack traces, and a
+ * heap sized for a 150 MB service rather than for this machine's memory — a small young generation and a
+ * capped old one keep the resident set flat under load.
+ */
+export const SERVICE_NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=4', '--max-old-space-size=96'];
+
 export interface PlatformOptions {
   readonly gatewayPort?: number;
   /** Users and tokens (default: the sandbox's tokens.json, seeded with an admin and two tenants). */
   readonly users?: readonly SeededUser[];
+  /** Which services to run (default: all four). */
+  readonly services?: readonly ServiceName[];
   /** Extra environment for every service (limits, log level, …). */
   readonly env?: Readonly<Record<string, string>>;
   /** Where service output goes: each line prefixed with the service name (default: this process's stdout). */
   readonly output?: (line: string) => void;
 }
 
-export type ServiceName = 'gateway' | 'quota';
+export const SERVICES = ['gateway', 'quota', 'provisioner', 'cleanup'] as const;
+export type ServiceName = (typeof SERVICES)[number];
 
 interface ServiceSpec {
-  readonly entry: string;
+  readonly service: string;
   readonly env: Record<string, string>;
   readonly readyUrl: string;
 }
@@ -33,8 +44,8 @@ export interface PlatformInfo {
 }
 
 /**
- * The platform's services as processes on this machine, against a running sandbox: each one is the
- * service's own main.ts (TypeScript compiled on the fly by @swc-node/register, as in development).
+ * The platform's services as processes on this machine, against a running sandbox: each one runs from
+ * its compiled build (dist/, brought up to date by start()), as its container image runs it.
  */
 export class Platform {
   private readonly specs = new Map<ServiceName, ServiceSpec>();
@@ -46,23 +57,44 @@ export class Platform {
   ) {}
 
   async start(): Promise<PlatformInfo> {
+    const { compiled, total } = await compileServices();
+    if (compiled) log.step(`compiled ${compiled} of ${total} service sources into dist/`);
     const tokensFile = join(this.sandbox.stateDir, this.options.users ? 'platform-tokens.json' : 'tokens.json');
     const users = await ensureTokens(tokensFile, this.options.users);
-    const gatewayPort = this.options.gatewayPort ?? (await freePort());
-    const quotaPort = await freePort();
-    const common = { NATS_URL: await this.sandbox.natsUrl(), KUBECONFIG: this.sandbox.kubeconfig, ...this.options.env };
+    const identities = await installPlatformResources(this.sandbox);
+
+    const [gatewayPort, quotaPort, provisionerPort, cleanupPort] = [
+      this.options.gatewayPort ?? (await freePort()),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const common = { NATS_URL: await this.sandbox.natsUrl(), ...this.options.env };
+    const operator = { HELM_BINARY: await this.sandbox.binary('helm'), CHARTS_DIR: join(repoRoot, 'charts') };
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     // The gateway first: it creates the streams the other services consume.
     this.specs.set('gateway', {
-      entry: 'services/gateway/src/main.ts',
+      service: 'gateway',
       env: { ...common, GATEWAY_PORT: String(gatewayPort), AUTH_MODE: 'tokens', AUTH_TOKENS_FILE: tokensFile },
       readyUrl: `${gatewayUrl}/readyz`,
     });
     this.specs.set('quota', {
-      entry: 'services/quota/src/main.ts',
+      service: 'quota',
       env: { ...common, QUOTA_PORT: String(quotaPort) },
       readyUrl: `http://127.0.0.1:${quotaPort}/readyz`,
     });
+    this.specs.set('provisioner', {
+      service: 'provisioner',
+      env: { ...operator, ...common, KUBECONFIG: identities.provisioner, PROVISIONER_PORT: String(provisionerPort) },
+      readyUrl: `http://127.0.0.1:${provisionerPort}/readyz`,
+    });
+    this.specs.set('cleanup', {
+      service: 'cleanup',
+      env: { ...operator, ...common, KUBECONFIG: identities.cleanup, CLEANUP_PORT: String(cleanupPort) },
+      readyUrl: `http://127.0.0.1:${cleanupPort}/readyz`,
+    });
+    const wanted = new Set(this.options.services ?? SERVICES);
+    for (const name of SERVICES) if (!wanted.has(name)) this.specs.delete(name);
     for (const name of this.specs.keys()) await this.launch(name);
     return { gatewayUrl, users };
   }
@@ -77,9 +109,9 @@ export class Platform {
   async launch(name: ServiceName): Promise<void> {
     const spec = this.specs.get(name);
     if (!spec) throw new Error(`${name} is not part of this platform; start() it first`);
-    const child = spawn(process.execPath, ['--require', '@swc-node/register', join(repoRoot, spec.entry)], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, serviceEntry(spec.service)], {
       cwd: repoRoot,
-      env: { ...process.env, SWC_NODE_PROJECT: join(repoRoot, 'tsconfig.base.json'), ...spec.env },
+      env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.children.set(name, child);
@@ -128,4 +160,44 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = 10_000
     });
     child.kill(signal);
   });
+}
+
+/** The namespace the platform's ServiceAccounts live in, as the chart installs them. */
+export const PLATFORM_NAMESPACE = 'urumi-system';
+
+/**
+ * What the platform chart would install before its services start: the Store CRD, the platform
+ * namespace, and each operator service's ServiceAccount and RBAC (rendered from charts/platform).
+ * Returns a kubeconfig per operator service that authenticates as its ServiceAccount.
+ */
+export async function installPlatformResources(sandbox: Sandbox): Promise<Record<'provisioner' | 'cleanup', string>> {
+  const apply = (manifest: string) =>
+    sandbox.kubectl(
+      ['apply', '--server-side', '--force-conflicts', '--field-manager=urumi-platform', '-f', '-'],
+      manifest,
+    );
+  await sandbox.kubectl([
+    'apply',
+    '--server-side',
+    '--field-manager=urumi-platform',
+    '-f',
+    join(repoRoot, 'charts/platform/crds'),
+  ]);
+  await apply(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${PLATFORM_NAMESPACE}\n`);
+  await apply(
+    await sandbox.helm([
+      'template',
+      'urumi',
+      join(repoRoot, 'charts/platform'),
+      '-n',
+      PLATFORM_NAMESPACE,
+      '--show-only',
+      'templates/rbac.yaml',
+    ]),
+  );
+  await sandbox.kubectl(['wait', '--for=condition=Established', 'crd/stores.urumi.dev', '--timeout=30s']);
+  return {
+    provisioner: await sandbox.serviceAccountKubeconfig(PLATFORM_NAMESPACE, 'urumi-provisioner'),
+    cleanup: await sandbox.serviceAccountKubeconfig(PLATFORM_NAMESPACE, 'urumi-cleanup'),
+  };
 }

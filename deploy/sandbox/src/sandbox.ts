@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { Daemons, DaemonSpec } from './daemon';
 import { exec } from './exec';
 import { formatDuration, log } from './log';
@@ -158,10 +158,50 @@ export class Sandbox {
     return stdout;
   }
 
+  /** The path of one of the binaries the last `up` used (helm, kubectl, …). */
+  async binary(name: string): Promise<string> {
+    return binaryOf((await this.state()).toolchain, name);
+  }
+
   async helm(args: readonly string[]): Promise<string> {
     const { toolchain } = await this.state();
     const { stdout } = await exec(binaryOf(toolchain, 'helm'), ['--kubeconfig', this.kubeconfig, ...args]);
     return stdout;
+  }
+
+  /**
+   * Writes a kubeconfig that authenticates as a ServiceAccount with a bound token (TokenRequest API),
+   * so a service runs here under the same identity and RBAC as in the cluster. Returns its path.
+   */
+  async serviceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string> {
+    const token = (await this.kubectl(['create', 'token', serviceAccount, '-n', namespace, '--duration=24h'])).trim();
+    const admin = await readFile(this.kubeconfig, 'utf8');
+    const field = (name: string) => new RegExp(`${name}: (\\S+)`).exec(admin)?.[1] ?? '';
+    const file = join(this.stateDir, 'identities', `${namespace}.${serviceAccount}.kubeconfig`);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(
+      file,
+      `apiVersion: v1
+kind: Config
+clusters:
+  - name: urumi-sandbox
+    cluster:
+      server: ${field('server')}
+      certificate-authority-data: ${field('certificate-authority-data')}
+users:
+  - name: ${serviceAccount}
+    user:
+      token: ${token}
+contexts:
+  - name: urumi-sandbox
+    context:
+      cluster: urumi-sandbox
+      user: ${serviceAccount}
+current-context: urumi-sandbox
+`,
+      { mode: 0o600 },
+    );
+    return file;
   }
 
   private get stateFile(): string {
@@ -316,6 +356,11 @@ jetstream {
             '--use-service-account-credentials=true',
             '--service-cluster-ip-range=10.96.0.0/16',
             '--leader-elect=false',
+            // Dynamic PersistentVolumes (hostPath under /tmp/hostpath_pv) for the default StorageClass.
+            '--enable-hostpath-provisioner=true',
+            // KWOK renews the fake nodes' leases; on two busy cores a renewal can be late. A node marked
+            // NotReady would mark its pods NotReady for good (KWOK only readies Pending pods), so allow more.
+            '--node-monitor-grace-period=5m',
             '--kube-api-qps=200',
             '--kube-api-burst=400',
             '--profiling=false',
@@ -403,10 +448,22 @@ jetstream {
   private async ensureNodes(): Promise<void> {
     await this.kubectl(
       ['apply', '--server-side', '--field-manager=urumi-sandbox', '-f', '-'],
-      fakeNodesManifest(this.options.nodes ?? 4),
+      `${fakeNodesManifest(this.options.nodes ?? 4)}\n---\n${DEFAULT_STORAGE_CLASS}`,
     );
     await this.kubectl(['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
     // Pods are admitted only once the namespace's default ServiceAccount exists.
     await this.kubectl(['wait', '--for=create', 'serviceaccount/default', '-n', 'default', '--timeout=60s']);
   }
 }
+
+/** PVCs bind at once to hostPath volumes from the controller-manager's test provisioner (no containers use them). */
+const DEFAULT_STORAGE_CLASS = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+`;

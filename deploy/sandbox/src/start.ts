@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const admin = users.find((u) => u.role === 'admin');
   console.log(`
 Urumi is running.
+  Console        ${gatewayUrl}/
   API            ${gatewayUrl}/api/v1/stores      (OpenAPI: ${gatewayUrl}/api/docs)
   Live status    ${gatewayUrl.replace('http', 'ws')}/api/v1/live
   Kubernetes     ${versions.kubernetes}   export KUBECONFIG=${sandbox.kubeconfig}

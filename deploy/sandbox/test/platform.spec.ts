@@ -26,6 +26,8 @@ describe(Platform.name, () => {
   const sandbox = testSandbox();
   const sut = new Platform(sandbox, {
     users,
+    // The front half only: operator.spec.ts runs the provisioner and cleanup, one of each per sandbox.
+    services: ['gateway', 'quota'],
     // Other test files share this sandbox's NATS: only carol's and dave's own stores count against them.
     env: { LOG_LEVEL: 'warn', QUOTA_MAX_CREATES_PER_SOURCE_PER_HOUR: '100000', QUOTA_MAX_ACTIVE_STORES: '100000' },
     output: () => undefined,

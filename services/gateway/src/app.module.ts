@@ -4,6 +4,8 @@ import { defineStream, MessagingHealthIndicator, MessagingModule } from '@urumi/
 import { OperationsModule } from '@urumi/runtime';
 import { AuditModule } from './audit/audit.module';
 import { AuthConfig, AuthModule } from './auth';
+import { ConsoleConfig, consoleConfigFromEnv } from './console/console.config';
+import { ConsoleModule } from './console/console.module';
 import { GatewayConfigModule } from './config/gateway-config.module';
 import { GatewayConfig } from './config/gateway.config';
 import { describeError } from './http/http-exception.filter';
@@ -18,6 +20,8 @@ export interface GatewayModuleConfig {
   readonly gateway: GatewayConfig;
   readonly auth: AuthConfig;
   readonly throttling: ThrottlingConfig;
+  /** The built console served at `/` (default: from the environment, CONSOLE_DIR). */
+  readonly console?: ConsoleConfig;
 }
 
 @Module({})
@@ -48,6 +52,8 @@ export class AppModule {
         StoresModule,
         AuditModule,
         LiveModule,
+        // Last: it answers only what no API route took.
+        ConsoleModule.forRoot(config.console ?? consoleConfigFromEnv(process.env)),
       ],
     };
   }

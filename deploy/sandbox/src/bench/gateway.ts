@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { connect, headers } from 'nats';
 import WebSocket from 'ws';
 import { create, encode, Engine, Step, StoreStatusChangedSchema, subjects, timestampNow } from '@urumi/contracts';
+import { compileFile } from '../compile';
 import { log } from '../log';
 import { repoRoot } from '../paths';
 import { Platform } from '../platform';
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
   await sandbox.up();
   const platform = new Platform(sandbox, {
     users,
+    services: ['gateway', 'quota'],
     env: {
       LOG_LEVEL: 'warn',
       RATE_LIMIT_USER_PER_MINUTE: '1000000',
@@ -155,9 +157,11 @@ async function main(): Promise<void> {
     output: () => undefined,
   });
   const barePort = await freePort();
-  const bare = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, 'bare-nest.ts')], {
+  // Compiled like the services, so the two are compared on equal terms.
+  const { target: bareEntry } = await compileFile(join(__dirname, 'bare-nest.ts'));
+  const bare = spawn(process.execPath, [bareEntry], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: String(barePort), SWC_NODE_PROJECT: join(repoRoot, 'tsconfig.base.json') },
+    env: { ...process.env, PORT: String(barePort) },
     stdio: 'ignore',
   });
   try {
@@ -205,8 +209,9 @@ async function main(): Promise<void> {
         bareNest: residentMegabytes(bare.pid),
       },
     };
-    const file = join(repoRoot, '.sandbox', 'bench', 'gateway.json');
-    await mkdir(join(repoRoot, '.sandbox', 'bench'), { recursive: true });
+    // Beside, not inside, the benchmark's sandbox: that one is purged at the end.
+    const file = join(repoRoot, '.sandbox', 'benchmarks', 'gateway.json');
+    await mkdir(join(repoRoot, '.sandbox', 'benchmarks'), { recursive: true });
     await writeFile(file, JSON.stringify(results, null, 2) + '\n');
     console.log(JSON.stringify(results, null, 2));
     console.log(`\nwritten to ${file}`);

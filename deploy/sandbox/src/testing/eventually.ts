@@ -1,15 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Retries `assertion` until it passes or `timeoutMs` runs out (then throws its last failure). */
-export async function eventually(assertion: () => unknown, timeoutMs = 10_000): Promise<void> {
+/**
+ * Retries `assertion` every `intervalMs` until it passes, and returns what it returned; when
+ * `timeoutMs` runs out, throws its last failure.
+ */
+export async function eventually<T>(assertion: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await assertion();
-      return;
+      return await assertion();
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await sleep(50);
+      await sleep(intervalMs);
     }
   }
 }

@@ -1,0 +1,236 @@
+{{- /* The release's base name: cluster-scoped objects (ClusterRoles, their bindings) and every workload carry it. */ -}}
+{{- define "platform.fullname" -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "platform.labels" -}}
+app.kubernetes.io/name: urumi
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: urumi
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- /* Labels of one component's objects; call with (dict "root" $ "component" "gateway"). */ -}}
+{{- define "platform.componentLabels" -}}
+{{ include "platform.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- /* What selects one component's pods (stable across upgrades: never add a label here). */ -}}
+{{- define "platform.selectorLabels" -}}
+app.kubernetes.io/name: urumi
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- /* A platform image: <registry>/urumi/<service>:<tag>, or urumi/<service>:<tag> for images imported into the cluster. */ -}}
+{{- define "platform.image" -}}
+{{- $images := .root.Values.images -}}
+{{- $repository := printf "urumi/%s" .service -}}
+{{- if $images.registry }}{{ $repository = printf "%s/%s" (trimSuffix "/" $images.registry) $repository }}{{ end -}}
+{{- printf "%s:%s" $repository (default .root.Chart.AppVersion $images.tag) -}}
+{{- end -}}
+
+{{- define "platform.natsName" -}}
+{{ include "platform.fullname" . }}-nats
+{{- end -}}
+
+{{- /* The client URL every service connects to (the NATS Service; clients learn the other cluster members from it). */ -}}
+{{- define "platform.natsUrl" -}}
+nats://{{ include "platform.natsName" . }}.{{ .Release.Namespace }}.svc.{{ .Values.clusterDomain }}:4222
+{{- end -}}
+
+{{- define "platform.consoleOrigin" -}}
+{{ ternary "https" "http" .Values.ingress.tls.enabled }}://{{ .Values.ingress.host }}
+{{- end -}}
+
+{{- /* Pod-level security: non-root, RuntimeDefault seccomp (Pod Security "restricted"). */ -}}
+{{- define "platform.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+fsGroup: 1000
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "platform.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- /*
+One service's Deployment and Service. Call with (dict "root" $ "component" "quota" "port" 8081 "values" $.Values.quota
+"serviceAccount" "urumi-quota" "automount" false "env" (list ...) "volumes" "" "mounts" "" "recreate" false
+"autoscaling" false).
+*/ -}}
+{{- define "platform.service" -}}
+{{- $root := .root -}}
+{{- $env := upper .component -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "platform.fullname" $root }}-{{ .component }}
+  namespace: {{ $root.Release.Namespace }}
+  labels: {{- include "platform.componentLabels" . | nindent 4 }}
+spec:
+  {{- if not .autoscaling }}
+  replicas: {{ .values.replicas | default 1 }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels: {{- include "platform.selectorLabels" . | nindent 6 }}
+  {{- if .recreate }}
+  # A single writer: the old pod stops before the new one starts (see values.yaml).
+  strategy:
+    type: Recreate
+  {{- else }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 1
+      maxUnavailable: 0
+  {{- end }}
+  template:
+    metadata:
+      labels: {{- include "platform.componentLabels" . | nindent 8 }}
+      {{- with .checksum }}
+      annotations:
+        checksum/config: {{ . }}
+      {{- end }}
+    spec:
+      serviceAccountName: {{ .serviceAccount }}
+      automountServiceAccountToken: {{ .automount }}
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: 30
+      securityContext: {{- include "platform.podSecurityContext" $root | nindent 8 }}
+      {{- with $root.Values.images.pullSecrets }}
+      imagePullSecrets:
+        {{- range . }}
+        - name: {{ . }}
+        {{- end }}
+      {{- end }}
+      {{- with $root.Values.nodeSelector }}
+      nodeSelector: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- if not .recreate }}
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels: {{- include "platform.selectorLabels" . | nindent 14 }}
+      {{- end }}
+      containers:
+        - name: {{ .component }}
+          image: {{ include "platform.image" (dict "root" $root "service" .component) }}
+          imagePullPolicy: {{ $root.Values.images.pullPolicy }}
+          ports:
+            - name: http
+              containerPort: {{ .port }}
+              protocol: TCP
+          env:
+            - name: {{ $env }}_HOST
+              value: 0.0.0.0
+            - name: {{ $env }}_PORT
+              value: {{ .port | quote }}
+            - name: NATS_URL
+              value: {{ include "platform.natsUrl" $root | quote }}
+            - name: NODE_OPTIONS
+              value: {{ $root.Values.nodeOptions | quote }}
+            - name: LOG_LEVEL
+              value: {{ $root.Values.logLevel | quote }}
+            {{- range .env }}
+            - name: {{ .name }}
+              value: {{ .value | toString | quote }}
+            {{- end }}
+          startupProbe:
+            httpGet: { path: /healthz, port: http }
+            periodSeconds: 2
+            failureThreshold: 30
+          livenessProbe:
+            httpGet: { path: /healthz, port: http }
+            periodSeconds: 10
+            timeoutSeconds: 3
+            failureThreshold: 3
+          readinessProbe:
+            httpGet: { path: /readyz, port: http }
+            periodSeconds: 5
+            timeoutSeconds: 3
+            failureThreshold: 2
+          resources: {{- toYaml .values.resources | nindent 12 }}
+          securityContext: {{- include "platform.containerSecurityContext" $root | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+            {{- with .mounts }}
+            {{- . | nindent 12 }}
+            {{- end }}
+      volumes:
+        # The only writable path: Node's and Helm's temporary files (the root filesystem is read-only).
+        - name: tmp
+          emptyDir:
+            sizeLimit: {{ .tmpSize | default "64Mi" }}
+        {{- with .volumes }}
+        {{- . | nindent 8 }}
+        {{- end }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "platform.fullname" $root }}-{{ .component }}
+  namespace: {{ $root.Release.Namespace }}
+  labels: {{- include "platform.componentLabels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector: {{- include "platform.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: http
+      port: {{ ternary 80 .port (eq .component "gateway") }}
+      targetPort: http
+      protocol: TCP
+{{- end -}}
+
+{{- /* A Kubernetes binary quantity (64Mi) in bytes, as nats-server reads it without any unit ambiguity. */ -}}
+{{- define "platform.natsBytes" -}}
+{{- $factors := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 -}}
+{{- $number := regexReplaceAll "^([0-9]+)(Ki|Mi|Gi|Ti)$" . "${1}" | int64 -}}
+{{- mul $number (get $factors (regexReplaceAll "^[0-9]+" . "")) -}}
+{{- end -}}
+
+{{- /* nats-server's configuration (its checksum restarts the servers when it changes). */ -}}
+{{- define "platform.natsConfig" -}}
+{{- $name := include "platform.natsName" . -}}
+{{- $v := .Values.nats -}}
+server_name: $SERVER_NAME
+port: 4222
+http_port: 8222
+# Finish in-flight work and hand clients over before stopping (within terminationGracePeriodSeconds).
+lame_duck_duration: 30s
+lame_duck_grace_period: 10s
+jetstream {
+  store_dir: /data
+  max_memory_store: {{ include "platform.natsBytes" $v.jetstream.maxMemoryStore }}
+  max_file_store: {{ include "platform.natsBytes" $v.jetstream.maxFileStore }}
+}
+{{- if gt (int $v.replicas) 1 }}
+cluster {
+  name: urumi
+  port: 6222
+  routes: [
+    {{- range $i := until (int $v.replicas) }}
+    nats://{{ $name }}-{{ $i }}.{{ $name }}-headless.{{ $.Release.Namespace }}.svc.{{ $.Values.clusterDomain }}:6222
+    {{- end }}
+  ]
+  connect_retries: 120
+}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,486 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, StringCodec } from 'nats';
+import { CommandError } from '../src/exec';
+import { repoRoot } from '../src/paths';
+import { Platform, PLATFORM_NAMESPACE } from '../src/platform';
+import { eventually } from '../src/testing/eventually';
+import { testSandbox } from '../src/testing/test-sandbox';
+import { SeededUser } from '../src/tokens';
+
+jest.setTimeout(300_000);
+
+const users: SeededUser[] = [
+  { name: 'olga', role: 'admin', token: 'olga-operator-test-token-000000' },
+  { name: 'paul', role: 'tenant', token: 'paul-operator-test-token-000000' },
+  { name: 'rita', role: 'tenant', token: 'rita-operator-test-token-000000' },
+  { name: 'sam', role: 'tenant', token: 'sam-operator-test-token-0000000' },
+];
+
+interface StoreView {
+  id: string;
+  name: string;
+  step: string;
+  reason?: string;
+  message?: string;
+  history: { step: string }[];
+  conditions: { type: string; status: string; reason: string }[];
+}
+
+interface KubeList<T> {
+  items: T[];
+}
+interface NetworkPolicy {
+  metadata: { name: string };
+  spec: {
+    podSelector: { matchLabels?: Record<string, string> };
+    policyTypes: string[];
+    ingress?: { from?: Record<string, unknown>[] }[];
+    egress?: { to?: Record<string, unknown>[]; ports?: { port: number }[] }[];
+  };
+}
+
+/**
+ * The whole back end on the sandbox cluster, every service a process under its own identity: a store
+ * requested through the API becomes a fenced namespace with its engine, Ready; deleting it leaves
+ * nothing. The provisioner and cleanup run as their ServiceAccounts, with the chart's RBAC.
+ */
+describe('the store operator (provisioner and cleanup)', () => {
+  const sandbox = testSandbox();
+  const logs: string[] = [];
+  const sut = new Platform(sandbox, {
+    users,
+    env: {
+      LOG_LEVEL: 'info',
+      QUOTA_MAX_CREATES_PER_SOURCE_PER_HOUR: '100000',
+      QUOTA_MAX_ACTIVE_STORES: '100000',
+      QUOTA_OWNER_OVERRIDES: JSON.stringify({ sam: { maxActiveStores: 50, maxCreatesPerHour: 50 } }),
+      // The tests poll the API; rate limits have tests of their own.
+      RATE_LIMIT_CREATES_PER_MINUTE: '100000',
+      RATE_LIMIT_USER_PER_MINUTE: '100000',
+      RATE_LIMIT_IP_PER_MINUTE: '100000',
+      RESYNC_SECONDS: '5',
+      SWEEP_SECONDS: '2',
+      ORPHAN_GRACE_SECONDS: '0',
+      TEARDOWN_STUCK_SECONDS: '20',
+    },
+    output: (line) => logs.push(line),
+  });
+  let gatewayUrl = '';
+  const kubectl = (...args: string[]) => sandbox.kubectl(args);
+  const kubeJson = async <T>(...args: string[]) => JSON.parse(await kubectl(...args, '-o', 'json')) as T;
+
+  const api = async (user: string, method: string, path: string, body?: unknown) => {
+    const token = users.find((u) => u.name === user)!.token;
+    const res = await fetch(`${gatewayUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, text, body: (text ? JSON.parse(text) : undefined) as StoreView };
+  };
+  const create = async (user: string, name: string, engine = 'woocommerce') => {
+    const res = await api(user, 'POST', '/api/v1/stores', { name, engine });
+    expect(res.status).toBe(202);
+    return res.body.id;
+  };
+  const untilStep = (user: string, id: string, step: string, timeoutMs = 60_000) =>
+    eventually(
+      async () => {
+        const { status, body } = await api(user, 'GET', `/api/v1/stores/${id}`);
+        expect([status, body.step]).toEqual([200, step]);
+        return body;
+      },
+      timeoutMs,
+      250,
+    );
+  const untilGone = (user: string, id: string) =>
+    eventually(async () => expect((await api(user, 'GET', `/api/v1/stores/${id}`)).status).toBe(404), 90_000, 250);
+  const namespaceExists = async (name: string) =>
+    (await kubectl('get', 'namespace', '--ignore-not-found', '-o', 'name', name)).trim() !== '';
+
+  beforeAll(async () => {
+    ({ gatewayUrl } = await sut.start());
+  });
+
+  afterAll(async () => {
+    await sut.stop();
+    // The services' own account of the run, for whoever investigates a failure.
+    await mkdir(join(repoRoot, '.sandbox', 'logs'), { recursive: true });
+    await writeFile(join(repoRoot, '.sandbox', 'logs', 'operator-test.log'), `${logs.join('\n')}\n`);
+  });
+
+  describe('a WooCommerce store, created and deleted', () => {
+    let id = '';
+    const ns = 'store-fashion-boutique';
+
+    beforeAll(async () => {
+      id = await create('paul', 'fashion-boutique');
+    });
+
+    it('reaches Ready through each step, recorded in the Store and pushed to the read model', async () => {
+      const store = await untilStep('paul', id, 'ready');
+      expect(store.history.map((h) => h.step)).toEqual([
+        'queued',
+        'approved',
+        'namespace-ready',
+        'secrets-ready',
+        'workload-installed',
+        'ready',
+      ]);
+      const cr = await kubeJson<{
+        spec: { storeId: string; owner: string; engine: string };
+        metadata: { finalizers: string[] };
+        status: { phase: string; conditions: { type: string; status: string }[]; history: unknown[] };
+      }>('get', 'store', 'fashion-boutique');
+      expect(cr.spec).toMatchObject({ storeId: id, owner: 'paul', engine: 'woocommerce' });
+      expect(cr.metadata.finalizers).toEqual(['urumi.dev/teardown']);
+      expect(cr.status.phase).toBe('Ready');
+      expect(Object.fromEntries(cr.status.conditions.map((c) => [c.type, c.status]))).toEqual({
+        Ready: 'True',
+        Progressing: 'False',
+        Degraded: 'False',
+      });
+    });
+
+    it('fences the namespace: Pod Security, quota, limits, network policies, an Ingress', async () => {
+      const namespace = await kubeJson<{ metadata: { labels: Record<string, string> } }>('get', 'namespace', ns);
+      expect(namespace.metadata.labels).toMatchObject({
+        'pod-security.kubernetes.io/enforce': 'baseline',
+        'urumi.dev/store-id': id,
+        'app.kubernetes.io/managed-by': 'urumi',
+      });
+      const quota = await kubeJson<{ spec: { hard: Record<string, string> } }>(
+        'get',
+        'resourcequota',
+        'store-quota',
+        '-n',
+        ns,
+      );
+      expect(quota.spec.hard).toMatchObject({
+        'requests.cpu': '1',
+        'limits.memory': '4Gi',
+        'requests.storage': '10Gi',
+        pods: '10',
+      });
+      const limits = await kubeJson<{ spec: { limits: { type: string; max?: { storage: string } }[] } }>(
+        'get',
+        'limitrange',
+        'store-limits',
+        '-n',
+        ns,
+      );
+      expect(limits.spec.limits.find((l) => l.type === 'PersistentVolumeClaim')?.max?.storage).toBe('5Gi');
+      const ingress = await kubeJson<{ spec: { rules: { host: string }[] } }>('get', 'ingress', 'storefront', '-n', ns);
+      expect(ingress.spec.rules[0]?.host).toBe('fashion-boutique.127.0.0.1.nip.io');
+      const pvcs = await kubeJson<KubeList<{ status: { phase: string } }>>('get', 'pvc', '-n', ns);
+      expect(pvcs.items.length).toBeGreaterThan(0);
+      expect(pvcs.items.every((p) => p.status.phase === 'Bound')).toBe(true);
+    });
+
+    it('isolates the store: its policies allow only DNS, itself, and the ingress controller to its web pods', async () => {
+      const { items } = await kubeJson<KubeList<NetworkPolicy>>('get', 'networkpolicy', '-n', ns);
+      const byName = new Map(items.map((p) => [p.metadata.name, p.spec]));
+      expect([...byName.keys()].sort()).toEqual([
+        'allow-dns',
+        'allow-ingress-controller',
+        'allow-same-store',
+        'default-deny',
+      ]);
+      expect(byName.get('default-deny')).toMatchObject({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+      // Every peer any policy allows is: this namespace's pods, kube-dns on port 53, or the ingress controller's namespace.
+      for (const spec of items.map((p) => p.spec)) {
+        for (const rule of spec.ingress ?? []) {
+          for (const peer of rule.from ?? []) {
+            expect([
+              { podSelector: {} },
+              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+            ]).toContainEqual(peer);
+          }
+        }
+        for (const rule of spec.egress ?? []) {
+          for (const peer of rule.to ?? []) {
+            if ('namespaceSelector' in peer) {
+              expect(peer).toEqual({
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+                podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+              });
+              expect(rule.ports?.map((p) => p.port)).toEqual([53, 53]);
+            } else {
+              expect(peer).toEqual({ podSelector: {} });
+            }
+            expect(peer).not.toHaveProperty('ipBlock');
+          }
+        }
+      }
+      expect(byName.get('allow-ingress-controller')?.podSelector).toEqual({ matchLabels: { 'urumi.dev/role': 'web' } });
+    });
+
+    it('restores a ResourceQuota or NetworkPolicy deleted by hand', async () => {
+      await kubectl('delete', 'resourcequota', 'store-quota', '-n', ns);
+      await kubectl('delete', 'networkpolicy', 'default-deny', '-n', ns);
+      await eventually(
+        async () => {
+          expect(await kubectl('get', 'resourcequota,networkpolicy', '-n', ns, '-o', 'name')).toContain(
+            'resourcequota/store-quota',
+          );
+          expect(await kubectl('get', 'networkpolicy', 'default-deny', '-n', ns, '-o', 'name')).toContain(
+            'default-deny',
+          );
+        },
+        30_000,
+        250,
+      );
+    });
+
+    it('never shows a credential: not in the API, the Store, events, NATS messages or logs', async () => {
+      const secret = await kubeJson<{ data: Record<string, string> }>('get', 'secret', 'store-credentials', '-n', ns);
+      const values = Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString());
+      expect(values).toHaveLength(3);
+      const nats = await connect({ servers: await sandbox.natsUrl() });
+      const messages: string[] = [];
+      try {
+        const jsm = await nats.jetstreamManager();
+        const { state } = await jsm.streams.info('STORES');
+        for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+          const message = await jsm.streams.getMessage('STORES', { seq }).catch(() => undefined);
+          if (message) messages.push(StringCodec().decode(message.data));
+        }
+      } finally {
+        await nats.close();
+      }
+      const seen = [
+        (await api('paul', 'GET', `/api/v1/stores/${id}`)).text,
+        (await api('olga', 'GET', '/api/v1/stores')).text,
+        await kubectl('get', 'store', 'fashion-boutique', '-o', 'json'),
+        await kubectl('get', 'events', '-A', '-o', 'json'),
+        ...messages,
+        ...logs,
+      ].join('\n');
+      expect(messages.length).toBeGreaterThan(0);
+      for (const value of values) expect(seen).not.toContain(value);
+    });
+
+    it('deletes everything: namespace, volumes, secrets, Helm release, Store, quota slot', async () => {
+      const volumes = async () =>
+        (await kubeJson<KubeList<{ spec: { claimRef?: { namespace: string } } }>>('get', 'pv')).items.filter(
+          (pv) => pv.spec.claimRef?.namespace === ns,
+        );
+      expect((await volumes()).length).toBeGreaterThan(0);
+      expect((await api('paul', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+      await untilGone('paul', id);
+      expect(await namespaceExists(ns)).toBe(false);
+      expect((await kubectl('get', 'store', '--ignore-not-found', '-o', 'name', 'fashion-boutique')).trim()).toBe('');
+      await eventually(async () => expect(await volumes()).toEqual([]), 30_000, 250);
+      // The slot is free again: paul can have three more active stores.
+      const ids = [
+        await create('paul', 'boutique-a'),
+        await create('paul', 'boutique-b'),
+        await create('paul', 'boutique-c'),
+      ];
+      for (const more of ids) await untilStep('paul', more, 'ready');
+      for (const more of ids) await api('paul', 'DELETE', `/api/v1/stores/${more}`);
+      for (const more of ids) await untilGone('paul', more);
+    });
+  });
+
+  it('a store deleted while it is being provisioned ends Deleted with nothing left', async () => {
+    const id = await create('rita', 'hasty-shop', 'medusa');
+    expect((await api('rita', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+    await untilGone('rita', id);
+    await eventually(async () => expect(await namespaceExists('store-hasty-shop')).toBe(false), 30_000, 250);
+    expect((await kubectl('get', 'store', '--ignore-not-found', '-o', 'name', 'hasty-shop')).trim()).toBe('');
+  });
+
+  it('the same name can be created again right after a delete', async () => {
+    const first = await create('rita', 'second-life');
+    await untilStep('rita', first, 'ready');
+    await api('rita', 'DELETE', `/api/v1/stores/${first}`);
+    const second = await eventually(
+      async () => {
+        const res = await api('rita', 'POST', '/api/v1/stores', { name: 'second-life', engine: 'medusa' });
+        expect(res.status).toBe(202);
+        return res.body.id;
+      },
+      90_000,
+      250,
+    );
+    await untilStep('rita', second, 'ready', 90_000);
+    const cr = await kubeJson<{ spec: { storeId: string; engine: string } }>('get', 'store', 'second-life');
+    expect(cr.spec).toEqual(expect.objectContaining({ storeId: second, engine: 'medusa' }));
+    const namespace = await kubeJson<{ metadata: { labels: Record<string, string> } }>(
+      'get',
+      'namespace',
+      'store-second-life',
+    );
+    expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    await api('rita', 'DELETE', `/api/v1/stores/${second}`);
+    await untilGone('rita', second);
+  });
+
+  it('a provisioner killed (SIGKILL) at random moments during 20 creations converges: all Ready, one of everything', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `crash-${i}`);
+    const ids = await Promise.all(names.map((name) => create('sam', name)));
+    for (let kill = 0; kill < 4; kill++) {
+      await sleep(200 + Math.random() * 1500);
+      await sut.kill('provisioner');
+      await sut.launch('provisioner');
+    }
+    for (const id of ids) await untilStep('sam', id, 'ready', 120_000);
+    const namespaces = await kubeJson<KubeList<{ metadata: { name: string } }>>(
+      'get',
+      'namespace',
+      '-l',
+      'app.kubernetes.io/managed-by=urumi',
+    );
+    for (const name of names) {
+      expect(namespaces.items.filter((n) => n.metadata.name === `store-${name}`)).toHaveLength(1);
+      const kinds = (
+        await kubectl(
+          'get',
+          'resourcequota,limitrange,networkpolicy,ingress,secret,deployment,statefulset',
+          '-n',
+          `store-${name}`,
+          '-o',
+          'name',
+        )
+      )
+        .trim()
+        .split('\n')
+        .map((line) => line.split('/')[0])
+        .sort();
+      const count = (kind: string) => kinds.filter((k) => k === kind).length;
+      expect([
+        count('resourcequota'),
+        count('limitrange'),
+        count('networkpolicy.networking.k8s.io'),
+        count('ingress.networking.k8s.io'),
+      ]).toEqual([1, 1, 4, 1]);
+      expect([count('secret'), count('deployment.apps'), count('statefulset.apps')]).toEqual([1, 1, 1]);
+    }
+    for (const id of ids) await api('sam', 'DELETE', `/api/v1/stores/${id}`);
+    for (const id of ids) await untilGone('sam', id);
+  });
+
+  it('a teardown held up shows Degraded with the reason on the Store, and completes once it can', async () => {
+    const id = await create('rita', 'stuck-shop');
+    await untilStep('rita', id, 'ready');
+    // A ConfigMap with a finalizer nobody removes keeps the namespace Terminating.
+    const blocker = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'blocker', namespace: 'store-stuck-shop', finalizers: ['urumi.dev/test-blocker'] },
+    };
+    await sandbox.kubectl(['create', '-f', '-'], JSON.stringify(blocker));
+    expect((await api('rita', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+    const degraded = await eventually(
+      async () => {
+        const cr = await kubeJson<{
+          status: { phase: string; conditions: { type: string; status: string; reason: string; message: string }[] };
+        }>('get', 'store', 'stuck-shop');
+        const condition = cr.status.conditions.find((c) => c.type === 'Degraded');
+        expect([cr.status.phase, condition?.status, condition?.reason]).toEqual(['Deleting', 'True', 'NamespaceStuck']);
+        return condition!;
+      },
+      90_000,
+      500,
+    );
+    expect(degraded.message).toContain('urumi.dev/test-blocker');
+    await kubectl(
+      'patch',
+      'configmap',
+      'blocker',
+      '-n',
+      'store-stuck-shop',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":null}}',
+    );
+    await untilGone('rita', id);
+    expect(await namespaceExists('store-stuck-shop')).toBe(false);
+  });
+
+  it('the orphan sweep deletes a store namespace that no Store owns', async () => {
+    await kubectl('create', 'namespace', 'store-orphaned');
+    await kubectl(
+      'label',
+      'namespace',
+      'store-orphaned',
+      'app.kubernetes.io/managed-by=urumi',
+      'urumi.dev/store-id=gone-000000',
+    );
+    await eventually(async () => expect(await namespaceExists('store-orphaned')).toBe(false), 30_000, 250);
+    expect(logs.some((line) => line.includes('Deleted orphaned namespace') && line.includes('store-orphaned'))).toBe(
+      true,
+    );
+  });
+
+  describe('the Store schema', () => {
+    const store = (spec: Record<string, unknown>, name = 'schema-check') =>
+      JSON.stringify({ apiVersion: 'urumi.dev/v1', kind: 'Store', metadata: { name }, spec });
+    const good = {
+      storeId: '0f8c1c3e-6a47-4a8e-9f8e-0c6f4c1d2b7a',
+      engine: 'medusa',
+      owner: 'paul',
+      domain: 'a.example.com',
+    };
+    const dryRun = (manifest: string) =>
+      sandbox.kubectl(['create', '--dry-run=server', '-f', '-'], manifest).then(
+        () => 'accepted',
+        (error: CommandError) => error.stderr,
+      );
+
+    it('accepts a good Store and defaults its plan', async () => {
+      expect(await dryRun(store(good))).toBe('accepted');
+    });
+
+    it.each([
+      ['an unknown engine', { ...good, engine: 'magento' }, 'spec.engine'],
+      ['an unknown plan', { ...good, plan: 'huge' }, 'spec.plan'],
+      ['a bad domain', { ...good, domain: 'Not A Host' }, 'spec.domain'],
+      ['no owner', { ...good, owner: undefined }, 'spec.owner'],
+    ])('rejects %s', async (_what, spec, field) => {
+      expect(await dryRun(store(spec))).toContain(field);
+    });
+
+    it('rejects a name longer than 40 characters', async () => {
+      expect(await dryRun(store(good, 'x'.repeat(41)))).toContain('3 to 40 characters');
+    });
+  });
+
+  describe('RBAC: each service is refused what it must not do', () => {
+    const can = async (account: string, ...args: string[]) =>
+      (
+        await kubectl('auth', 'can-i', `--as=system:serviceaccount:${PLATFORM_NAMESPACE}:${account}`, ...args).catch(
+          (error: unknown) => (error instanceof CommandError ? error.stdout : Promise.reject(error)),
+        )
+      ).trim();
+
+    it.each([
+      ['urumi-provisioner', ['list', 'secrets', '-A']],
+      ['urumi-provisioner', ['get', 'secrets/other', '-n', 'kube-system']],
+      ['urumi-provisioner', ['escalate', 'clusterroles']],
+      ['urumi-provisioner', ['bind', 'clusterroles']],
+      ['urumi-provisioner', ['impersonate', 'users']],
+      ['urumi-provisioner', ['delete', 'namespaces']],
+      ['urumi-provisioner', ['create', 'pods', '-n', 'default']],
+      ['urumi-cleanup', ['get', 'secrets', '-n', 'store-x']],
+      ['urumi-cleanup', ['create', 'namespaces']],
+      ['urumi-cleanup', ['create', 'stores.urumi.dev']],
+      ['urumi-cleanup', ['impersonate', 'serviceaccounts']],
+    ])('%s may not %j', async (account, args) => {
+      expect(await can(account, ...args)).toBe('no');
+    });
+
+    it.each([
+      ['urumi-provisioner', ['create', 'stores.urumi.dev']],
+      ['urumi-provisioner', ['get', 'secrets/store-credentials', '-n', 'store-x']],
+      ['urumi-cleanup', ['delete', 'namespaces']],
+      ['urumi-cleanup', ['patch', 'stores.urumi.dev']],
+    ])('%s may %j (what it needs)', async (account, args) => {
+      expect(await can(account, ...args)).toBe('yes');
+    });
+  });
+});

@@ -1,0 +1,129 @@
+import { ChangeDetectionStrategy, Component, computed, inject, output, signal } from '@angular/core';
+import { EngineName, storeNameProblem } from '@urumi/contracts';
+import { StoreView } from '../core/api.types';
+import { ApiError } from '../core/api-error';
+import { StoresApi } from '../core/stores-api';
+import { ENGINES } from '../shared/steps';
+
+/**
+ * Name + engine → POST /api/v1/stores. The name rule is the gateway's own (from @urumi/contracts), shown
+ * as the user types; what only the platform can refuse (a taken name, a rate limit) shows after submit.
+ */
+@Component({
+  selector: 'urumi-create-store',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  template: `
+    <form class="create" (submit)="submit($event)" novalidate aria-labelledby="create-title">
+      <h2 id="create-title">Launch a store</h2>
+      <div class="field">
+        <label for="store-name">Store name</label>
+        <input
+          id="store-name"
+          name="name"
+          type="text"
+          autocomplete="off"
+          spellcheck="false"
+          required
+          [value]="name()"
+          (input)="onName(nameInput.value)"
+          (blur)="touched.set(true)"
+          #nameInput
+          aria-describedby="store-name-help"
+          [attr.aria-invalid]="showProblem() ? true : null"
+          [attr.aria-errormessage]="showProblem() ? 'store-name-problem' : null"
+        />
+        <p id="store-name-help" class="help">
+          Lowercase letters, digits and hyphens; becomes <code>{{ host() }}</code>.
+        </p>
+        @if (showProblem()) {
+          <p id="store-name-problem" class="error" role="alert">{{ problem() }}</p>
+        }
+      </div>
+      <fieldset class="field">
+        <legend>Engine</legend>
+        @for (engine of engines; track engine.name) {
+          <label class="choice">
+            <input
+              type="radio"
+              name="engine"
+              [value]="engine.name"
+              [checked]="engine.name === selectedEngine()"
+              (change)="selectedEngine.set(engine.name)"
+            />
+            {{ engine.label }}
+          </label>
+        }
+      </fieldset>
+      <button type="submit" class="button" [disabled]="busy() || waitSeconds() > 0">
+        {{ busy() ? 'Launching…' : 'Launch store' }}
+      </button>
+      @if (refusal(); as message) {
+        <p class="error" role="alert">
+          {{ message }}
+          @if (waitSeconds() > 0) {
+            <span class="retry">You can try again in {{ waitSeconds() }} s.</span>
+          }
+        </p>
+      }
+    </form>
+  `,
+})
+export class CreateStoreForm {
+  private readonly api = inject(StoresApi);
+
+  readonly created = output<StoreView>();
+
+  protected readonly engines = ENGINES;
+  protected readonly name = signal('');
+  protected readonly selectedEngine = signal<EngineName>('woocommerce');
+  protected readonly touched = signal(false);
+  protected readonly busy = signal(false);
+  protected readonly refusal = signal<string | null>(null);
+  protected readonly waitSeconds = signal(0);
+  protected readonly problem = computed(() => storeNameProblem(this.name()));
+  /** Shown once there is something to judge: after typing, or on submit. */
+  protected readonly showProblem = computed(() => (this.touched() || this.name() !== '') && !!this.problem());
+  protected readonly host = computed(() => `${this.name() || '<name>'}.<domain>`);
+  /** One key per intended store: a retry after a lost answer cannot create it twice. */
+  private idempotencyKey = crypto.randomUUID();
+  private countdown?: ReturnType<typeof setInterval>;
+
+  protected onName(value: string): void {
+    this.name.set(value);
+    this.refusal.set(null);
+  }
+
+  protected async submit(event: Event): Promise<void> {
+    event.preventDefault();
+    this.touched.set(true);
+    if (this.problem() || this.busy()) return;
+    this.busy.set(true);
+    this.refusal.set(null);
+    try {
+      const store = await this.api.create({ name: this.name(), engine: this.selectedEngine() }, this.idempotencyKey);
+      this.created.emit(store);
+      this.name.set('');
+      this.touched.set(false);
+      this.idempotencyKey = crypto.randomUUID();
+    } catch (error) {
+      const apiError = ApiError.from(error);
+      // A refused request created nothing: the next attempt is a new request.
+      if (apiError.status >= 400 && apiError.status < 500) this.idempotencyKey = crypto.randomUUID();
+      this.refusal.set(
+        apiError.status === 429 ? `Too many requests: ${apiError.message}` : `Not launched: ${apiError.message}`,
+      );
+      if (apiError.retryAfterSeconds) this.startCountdown(apiError.retryAfterSeconds);
+    } finally {
+      this.busy.set(false);
+    }
+  }
+
+  private startCountdown(seconds: number): void {
+    clearInterval(this.countdown);
+    this.waitSeconds.set(seconds);
+    this.countdown = setInterval(() => {
+      this.waitSeconds.update((s) => Math.max(0, s - 1));
+      if (this.waitSeconds() === 0) clearInterval(this.countdown);
+    }, 1000);
+  }
+}

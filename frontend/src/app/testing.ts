@@ -1,0 +1,50 @@
+import { StoreView } from './core/api.types';
+
+/** A store as the gateway sends it; override what the test is about. */
+export function aStore(overrides: Partial<StoreView> = {}): StoreView {
+  const name = overrides.name ?? 'fashion-boutique';
+  return {
+    id: `id-${name}`,
+    name,
+    engine: 'woocommerce',
+    owner: 'alice',
+    step: 'queued',
+    status: 'Queued',
+    url: `http://${name}.127.0.0.1.nip.io`,
+    namespace: `store-${name}`,
+    createdAt: '2026-01-01T10:00:00.000Z',
+    updatedAt: '2026-01-01T10:00:00.000Z',
+    conditions: [],
+    history: [{ step: 'queued', label: 'Queued', at: '2026-01-01T10:00:00.000Z' }],
+    ...overrides,
+  };
+}
+
+/** In-memory Storage for the session. */
+export class MemoryStorage implements Storage {
+  private readonly items = new Map<string, string>();
+  get length(): number {
+    return this.items.size;
+  }
+  clear(): void {
+    this.items.clear();
+  }
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  key(index: number): string | null {
+    return [...this.items.keys()][index] ?? null;
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+}
+
+/** Lets promise continuations (an awaited HTTP answer) run, then waits for the view to update. */
+export async function settle(fixture: { whenStable(): Promise<unknown> }): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  await fixture.whenStable();
+}

@@ -1,0 +1,52 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { streams } from '@urumi/contracts';
+import { KubeClients, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
+import { defineStream, MessagingHealthIndicator, MessagingModule, NATS_CONNECTION } from '@urumi/messaging';
+import { OperationsModule } from '@urumi/runtime';
+import type { NatsConnection } from 'nats';
+import { CLEANUP_CONFIG, type CleanupConfig, STORE_LIFECYCLE } from './config';
+import { StoreDeleter, StoreDeleterController } from './store-deleter';
+import { Teardown } from './teardown';
+
+/** The service's own providers, a module of their own so the readiness checks can reach them. */
+@Module({})
+class OperatorModule {}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: CleanupConfig, kube: KubeClients): DynamicModule {
+    const operator: DynamicModule = {
+      module: OperatorModule,
+      controllers: [StoreDeleterController],
+      providers: [
+        { provide: CLEANUP_CONFIG, useValue: config },
+        { provide: KubeClients, useValue: kube },
+        {
+          provide: STORE_LIFECYCLE,
+          inject: [NATS_CONNECTION],
+          useFactory: (nats: NatsConnection) => StoreLifecycle.open(nats, config.lifecycleBucket),
+        },
+        StoreEventPublisher,
+        StoreDeleter,
+        Teardown,
+      ],
+      exports: [Teardown],
+    };
+    return {
+      module: AppModule,
+      imports: [
+        operator,
+        MessagingModule.forRoot({ servers: config.natsUrl, name: 'cleanup', streams: [defineStream(streams.stores)] }),
+        OperationsModule.forRoot({
+          service: 'cleanup',
+          imports: [operator],
+          inject: [MessagingHealthIndicator, Teardown],
+          readiness: (nats: MessagingHealthIndicator, teardown: Teardown) => ({
+            nats: () => nats.isReady(),
+            kubernetes: async () => teardown.isSynced,
+          }),
+        }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,20 @@
+import { INestApplication, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions } from '@nestjs/microservices';
+import { streams } from '@urumi/contracts';
+import { KubeClients } from '@urumi/kube';
+import { JetStreamServer } from '@urumi/messaging';
+import { AppModule } from './app.module';
+import type { CleanupConfig } from './config';
+
+/** The HTTP app (health, readiness, metrics) with the delete-command consumer attached; neither is started yet. */
+export async function createCleanupApp(
+  config: CleanupConfig,
+  { kube = KubeClients.fromEnvironment(), logger }: { kube?: KubeClients; logger?: LoggerService | false } = {},
+): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule.forRoot(config, kube), logger === undefined ? {} : { logger });
+  app.connectMicroservice<MicroserviceOptions>({
+    strategy: new JetStreamServer({ servers: config.natsUrl, stream: streams.stores.name, durablePrefix: 'cleanup' }),
+  });
+  return app;
+}

@@ -1,0 +1,224 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { PatchStrategy, V1Namespace } from '@kubernetes/client-node';
+import { Step, stepSlug } from '@urumi/contracts';
+import {
+  describeKubeError,
+  Helm,
+  HelmError,
+  isNotFound,
+  KubeClients,
+  labels,
+  namespaceOf,
+  ReconcileResult,
+  ResilientInformer,
+  STORE,
+  Store,
+  STORE_FINALIZER,
+  StoreEventPublisher,
+  storeInformer,
+  storeNameOf,
+  updateStoreStatus,
+  withCondition,
+  WorkQueue,
+} from '@urumi/kube';
+import { CLEANUP_CONFIG, type CleanupConfig } from './config';
+
+const RELEASE = 'store';
+const NAMESPACE_POLL_MS = 1_000;
+const STUCK_POLL_MS = 5_000;
+
+/**
+ * Owns the Store finalizer: for each Store being deleted, uninstalls its workload, deletes its
+ * namespace, waits until the namespace is gone, reports the store Deleted and only then lets the
+ * Store go. A failing teardown shows Degraded with the reason on the Store and retries with backoff.
+ * An orphan sweep deletes store namespaces no Store owns and reports Stores stuck deleting.
+ */
+@Injectable()
+export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(Teardown.name);
+  private readonly queue: WorkQueue;
+  private readonly helm: Helm;
+  private readonly stores: ResilientInformer<Store>;
+  private sweepTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(CLEANUP_CONFIG) private readonly config: CleanupConfig,
+    @Inject(KubeClients) private readonly kube: KubeClients,
+    @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
+  ) {
+    this.helm = new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'] });
+    this.queue = new WorkQueue((name) => this.teardown(name), {
+      workers: config.workers,
+      baseDelayMs: 1_000,
+      maxDelayMs: 60_000,
+      onError: (name, error, retryInMs) => void this.reportFailure(name, error, retryInMs),
+    });
+    this.stores = storeInformer(
+      kube,
+      (store, deleted) => !deleted && store.metadata.deletionTimestamp && this.queue.add(store.metadata.name),
+      (error) =>
+        this.logger.warn({ msg: 'Watch failed, restarting it', what: 'stores', error: describeKubeError(error) }),
+    );
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.stores.start();
+    this.queue.start();
+    this.sweepTimer = setInterval(
+      () =>
+        void this.sweep().catch((error: unknown) =>
+          this.logger.warn({ msg: 'Orphan sweep failed', error: describeKubeError(error) }),
+        ),
+      this.config.sweepMs,
+    );
+    this.logger.log({ msg: 'Tearing down deleted stores', workers: this.config.workers });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    await this.queue.shutdown();
+    await this.stores.stop();
+  }
+
+  get isSynced(): boolean {
+    return this.stores.isSynced;
+  }
+
+  async teardown(name: string): Promise<ReconcileResult | void> {
+    let store = this.stores.get(name);
+    if (!store?.metadata.deletionTimestamp || !store.metadata.finalizers?.includes(STORE_FINALIZER)) return;
+    const namespace = namespaceOf(name);
+    if (store.status?.phase !== 'Deleting') {
+      store = await updateStoreStatus(this.kube, store, {
+        phase: 'Deleting',
+        step: stepSlug(Step.DELETING),
+        history: [...(store.status?.history ?? []), { step: stepSlug(Step.DELETING), at: new Date().toISOString() }],
+        conditions: withCondition(
+          store.status?.conditions,
+          { type: 'Ready', status: 'False', reason: 'Deleting', message: 'the store is being torn down' },
+          new Date(),
+        ),
+      });
+    }
+
+    const existing = await this.readNamespace(namespace);
+    if (existing) {
+      if (!existing.metadata?.deletionTimestamp) {
+        await this.helm.uninstall(RELEASE, namespace);
+        await this.kube.deleteIfExists({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+        this.logger.log({ msg: 'Deleted Namespace', store: name, namespace });
+      }
+      const waited = Date.now() - Date.parse(String(store.metadata.deletionTimestamp));
+      if (waited > this.config.stuckAfterMs) {
+        // Not a failed action but a wait that lasts: say why on the Store, and keep looking, less often.
+        const holdUp = existing.status?.conditions?.find((c) => c.status === 'True')?.message ?? 'no reason reported';
+        await updateStoreStatus(this.kube, store, {
+          conditions: withCondition(
+            store.status?.conditions,
+            {
+              type: 'Degraded',
+              status: 'True',
+              reason: 'NamespaceStuck',
+              message: `namespace ${namespace} is still terminating: ${holdUp}`,
+            },
+            new Date(),
+          ),
+        });
+        return { requeueAfterMs: STUCK_POLL_MS };
+      }
+      return { requeueAfterMs: NAMESPACE_POLL_MS };
+    }
+
+    // Reported before the finalizer goes: a crash in between repeats the event (deduplicated), never loses it.
+    await this.events.publish(store, { step: Step.DELETED });
+    await this.kube.objects.patch(
+      {
+        apiVersion: STORE.apiVersion,
+        kind: STORE.kind,
+        metadata: {
+          name,
+          resourceVersion: store.metadata.resourceVersion,
+          finalizers: (store.metadata.finalizers ?? []).filter((f) => f !== STORE_FINALIZER),
+        },
+      },
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    this.logger.log({ msg: 'Store deleted', store: name, storeId: store.spec.storeId });
+  }
+
+  /**
+   * Store namespaces that no Store owns (older than the grace period, so one being created is left
+   * alone) are deleted; Stores deleting for longer than the stuck threshold are reported and retried.
+   */
+  async sweep(now = Date.now()): Promise<{ orphans: string[]; stuck: string[] }> {
+    const orphans: string[] = [];
+    const stuck: string[] = [];
+    const { items } = await this.kube.core.listNamespace({ labelSelector: `${labels.managedBy}=urumi` });
+    for (const ns of items) {
+      const name = storeNameOf(ns.metadata?.name ?? '');
+      if (!name || ns.metadata?.deletionTimestamp) continue;
+      const store = this.stores.get(name);
+      const owned = store && store.spec.storeId === ns.metadata?.labels?.[labels.storeId];
+      const age = now - new Date(ns.metadata?.creationTimestamp ?? now).getTime();
+      if (owned || age < this.config.orphanGraceMs) continue;
+      orphans.push(ns.metadata!.name!);
+      await this.helm.uninstall(RELEASE, ns.metadata!.name!);
+      await this.kube.deleteIfExists({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.metadata!.name! } });
+      this.logger.warn({
+        msg: 'Deleted orphaned namespace',
+        namespace: ns.metadata?.name,
+        reason: store ? 'owned by an earlier store' : 'no Store',
+      });
+    }
+    for (const store of this.stores.list()) {
+      const since = store.metadata.deletionTimestamp && Date.parse(String(store.metadata.deletionTimestamp));
+      if (since && now - since > this.config.stuckAfterMs) {
+        stuck.push(store.metadata.name);
+        this.logger.warn({
+          msg: 'Store stuck deleting',
+          store: store.metadata.name,
+          since: new Date(since).toISOString(),
+        });
+        this.queue.add(store.metadata.name);
+      }
+    }
+    return { orphans, stuck };
+  }
+
+  private async readNamespace(name: string): Promise<V1Namespace | undefined> {
+    try {
+      return await this.kube.core.readNamespace({ name });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** A failed teardown shows on the Store as Degraded, with the reason, until a retry succeeds. */
+  private async reportFailure(name: string, error: unknown, retryInMs: number): Promise<void> {
+    const reason = error instanceof HelmError ? 'UninstallFailed' : 'TeardownFailed';
+    const message = `${error instanceof HelmError ? error.message : describeKubeError(error)}; retrying in ${Math.round(retryInMs / 1000)}s`;
+    this.logger.warn({ msg: 'Teardown failed, will retry', store: name, reason, error: message });
+    const store = this.stores.get(name);
+    if (!store) return;
+    try {
+      await updateStoreStatus(this.kube, store, {
+        conditions: withCondition(
+          store.status?.conditions,
+          { type: 'Degraded', status: 'True', reason, message },
+          new Date(),
+        ),
+      });
+    } catch (statusError) {
+      this.logger.warn({
+        msg: 'Could not report the failure on the Store',
+        store: name,
+        error: describeKubeError(statusError),
+      });
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export default {
+  displayName: 'kube',
+  preset: '../../../jest.preset.js',
+};

@@ -1,0 +1,97 @@
+import { KubeConfig, KubernetesListObject, KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+
+export interface ResilientInformerOptions<T extends KubernetesObject> {
+  /** The API path to watch, e.g. `/apis/urumi.dev/v1/stores` or `/apis/apps/v1/deployments`. */
+  readonly path: string;
+  readonly list: () => Promise<KubernetesListObject<T>>;
+  readonly labelSelector?: string;
+  /** Called for every object added, changed or deleted, and for every object again after a re-list. */
+  readonly onChange: (object: T, deleted: boolean) => void;
+  readonly onError?: (error: unknown) => void;
+  /** Wait before restarting after a watch error. */
+  readonly restartDelayMs?: number;
+  /** Restart the watch this often, whatever happens: a watch that stalls silently can't hide changes for longer. */
+  readonly rewatchEveryMs?: number;
+}
+
+/**
+ * client-node's informer (list, then watch, with a local cache) made to keep going: it stops on any
+ * error other than 410, so this restarts it after a pause; and it restarts the watch periodically (from
+ * the last resource version, so nothing is missed) as a watchdog against watches that stall silently.
+ * Handlers must be idempotent: a re-list after a 410 delivers every object again.
+ */
+export class ResilientInformer<T extends KubernetesObject> {
+  private readonly informer: ListWatch<T>;
+  private restartTimer?: NodeJS.Timeout;
+  private rewatchTimer?: NodeJS.Timeout;
+  private running = false;
+  private synced = false;
+
+  constructor(
+    config: KubeConfig,
+    private readonly options: ResilientInformerOptions<T>,
+  ) {
+    this.informer = new ListWatch<T>(options.path, new Watch(config), options.list, false, options.labelSelector);
+    this.informer.on('add', (o) => options.onChange(o, false));
+    this.informer.on('update', (o) => options.onChange(o, false));
+    this.informer.on('delete', (o) => options.onChange(o, true));
+    this.informer.on('connect', () => {
+      this.synced = true;
+    });
+    this.informer.on('error', (error) => {
+      if (!this.running) return; // stop() aborts the watch: not a failure
+      this.synced = false;
+      options.onError?.(error);
+      this.scheduleRestart(options.restartDelayMs ?? 2_000);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.informer.start();
+    this.synced = true;
+    const every = this.options.rewatchEveryMs ?? 5 * 60_000;
+    this.rewatchTimer = setInterval(() => void this.restart(), every);
+    this.rewatchTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.restartTimer);
+    clearInterval(this.rewatchTimer);
+    await this.informer.stop();
+  }
+
+  /** True once the first list arrived and while the watch runs. */
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.informer.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.informer.list(namespace);
+  }
+
+  private scheduleRestart(delayMs: number): void {
+    if (!this.running || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.restart();
+    }, delayMs);
+  }
+
+  private async restart(): Promise<void> {
+    if (!this.running) return;
+    try {
+      await this.informer.stop();
+      await this.informer.start();
+      this.synced = true;
+    } catch (error) {
+      this.options.onError?.(error);
+      this.scheduleRestart(this.options.restartDelayMs ?? 2_000);
+    }
+  }
+}

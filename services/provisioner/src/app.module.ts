@@ -1,0 +1,59 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { streams } from '@urumi/contracts';
+import { KubeClients, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
+import { defineStream, MessagingHealthIndicator, MessagingModule, NATS_CONNECTION } from '@urumi/messaging';
+import { OperationsModule } from '@urumi/runtime';
+import type { NatsConnection } from 'nats';
+import type { ProvisionerConfig } from './config';
+import { readEngineCharts } from './engines';
+import { StoreReconciler } from './reconciler';
+import { StoreCreator, StoreCreatorController } from './store-creator';
+import { ENGINE_CHARTS, PROVISIONER_CONFIG, STORE_LIFECYCLE } from './tokens';
+
+/** The service's own providers, a module of their own so the readiness checks can reach them. */
+@Module({})
+class OperatorModule {}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: ProvisionerConfig, kube: KubeClients): DynamicModule {
+    const operator: DynamicModule = {
+      module: OperatorModule,
+      controllers: [StoreCreatorController],
+      providers: [
+        { provide: PROVISIONER_CONFIG, useValue: config },
+        { provide: KubeClients, useValue: kube },
+        { provide: ENGINE_CHARTS, useValue: readEngineCharts(config.chartsDir) },
+        {
+          provide: STORE_LIFECYCLE,
+          inject: [NATS_CONNECTION],
+          useFactory: (nats: NatsConnection) => StoreLifecycle.open(nats, config.lifecycleBucket),
+        },
+        StoreEventPublisher,
+        StoreCreator,
+        StoreReconciler,
+      ],
+      exports: [StoreReconciler],
+    };
+    return {
+      module: AppModule,
+      imports: [
+        operator,
+        MessagingModule.forRoot({
+          servers: config.natsUrl,
+          name: 'provisioner',
+          streams: [defineStream(streams.stores)],
+        }),
+        OperationsModule.forRoot({
+          service: 'provisioner',
+          imports: [operator],
+          inject: [MessagingHealthIndicator, StoreReconciler],
+          readiness: (nats: MessagingHealthIndicator, reconciler: StoreReconciler) => ({
+            nats: () => nats.isReady(),
+            kubernetes: async () => reconciler.isSynced,
+          }),
+        }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,390 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type {
+  KubernetesListObject,
+  KubernetesObject,
+  V1Deployment,
+  V1Job,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+import { Step, stepSlug } from '@urumi/contracts';
+import {
+  describeKubeError,
+  Helm,
+  HelmError,
+  KubeClients,
+  labels,
+  namespaceOf,
+  Phase,
+  ReconcileResult,
+  ResilientInformer,
+  Store,
+  StoreCondition,
+  StoreEventPublisher,
+  StoreStatus,
+  storeInformer,
+  storeNameOf,
+  storeUrl,
+  updateStoreStatus,
+  withCondition,
+  WorkQueue,
+} from '@urumi/kube';
+import { createHash } from 'node:crypto';
+import { PROVISIONER_CONFIG } from './tokens';
+import type { ProvisionerConfig } from './config';
+import { ensureCredentials } from './credentials';
+import { chartValues, guardrailManifests, ingressManifest, namespaceManifest } from './desired-state';
+import { EngineChart } from './engines';
+import { readinessOf } from './readiness';
+import { ENGINE_CHARTS } from './tokens';
+
+export const FIELD_MANAGER = 'urumi-provisioner';
+const RELEASE = 'store';
+const POLL_MS = 3_000;
+/**
+ * A Helm release still pending after this long was left by a crash (helm runs without --wait and takes
+ * a second or two; a provisioner killed mid-install takes its helm down with a broken pipe).
+ */
+const STALE_LOCK_MS = 30_000;
+
+/** How a step shows in the Store's status and in its event. */
+interface Progress {
+  readonly step: Step;
+  readonly phase: Phase;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/**
+ * Reconciles each Store into its fenced namespace and running engine, level-triggered: the work queue
+ * is fed by informers on Stores and on what the provisioner made (so a deleted ResourceQuota or
+ * NetworkPolicy comes back within moments), and by a periodic resync. Every step is safe to repeat;
+ * what a crash interrupted is simply done again from what the cluster holds.
+ */
+@Injectable()
+export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(StoreReconciler.name);
+  private readonly queue: WorkQueue;
+  private readonly helm: Helm;
+  private readonly stores: ResilientInformer<Store>;
+  private readonly deployments: ResilientInformer<V1Deployment>;
+  private readonly statefulSets: ResilientInformer<V1StatefulSet>;
+  private readonly jobs: ResilientInformer<V1Job>;
+  private readonly owned: ResilientInformer<KubernetesObject>[];
+  private resync?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
+    @Inject(KubeClients) private readonly kube: KubeClients,
+    @Inject(ENGINE_CHARTS) private readonly engines: ReadonlyMap<string, EngineChart>,
+    @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
+  ) {
+    this.queue = new WorkQueue((name) => this.reconcile(name), {
+      workers: config.workers,
+      onError: (name, error, retryInMs) =>
+        this.logger.warn({ msg: 'Reconcile failed, will retry', store: name, error: describe(error), retryInMs }),
+    });
+    this.helm = new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'] });
+    const enqueueStore = (store: Store) => this.queue.add(store.metadata.name);
+    const enqueueNamespace = (object: KubernetesObject) => {
+      const name = storeNameOf(object.metadata?.namespace ?? '');
+      if (name) this.queue.add(name);
+    };
+    const onError = (what: string) => (error: unknown) =>
+      this.logger.warn({ msg: 'Watch failed, restarting it', what, error: describe(error) });
+    const { apps, batch, core, networking } = kube;
+    this.stores = storeInformer(kube, enqueueStore, onError('stores'));
+    this.deployments = new ResilientInformer(kube.config, {
+      path: '/apis/apps/v1/deployments',
+      list: () => apps.listDeploymentForAllNamespaces(),
+      onChange: enqueueNamespace,
+      onError: onError('deployments'),
+    });
+    this.statefulSets = new ResilientInformer(kube.config, {
+      path: '/apis/apps/v1/statefulsets',
+      list: () => apps.listStatefulSetForAllNamespaces(),
+      onChange: enqueueNamespace,
+      onError: onError('statefulsets'),
+    });
+    this.jobs = new ResilientInformer(kube.config, {
+      path: '/apis/batch/v1/jobs',
+      list: () => batch.listJobForAllNamespaces(),
+      onChange: enqueueNamespace,
+      onError: onError('jobs'),
+    });
+    const managed = `${labels.managedBy}=urumi`;
+    const ownedKinds: [string, () => Promise<KubernetesListObject<KubernetesObject>>][] = [
+      ['/api/v1/resourcequotas', () => core.listResourceQuotaForAllNamespaces({ labelSelector: managed })],
+      ['/api/v1/limitranges', () => core.listLimitRangeForAllNamespaces({ labelSelector: managed })],
+      [
+        '/apis/networking.k8s.io/v1/networkpolicies',
+        () => networking.listNetworkPolicyForAllNamespaces({ labelSelector: managed }),
+      ],
+      [
+        '/apis/networking.k8s.io/v1/ingresses',
+        () => networking.listIngressForAllNamespaces({ labelSelector: managed }),
+      ],
+    ];
+    this.owned = ownedKinds.map(
+      ([path, list]) =>
+        new ResilientInformer(kube.config, {
+          path,
+          list,
+          labelSelector: managed,
+          onChange: (object, deleted) => deleted && enqueueNamespace(object),
+          onError: onError(path),
+        }),
+    );
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Workload caches first: a Store is judged against them as soon as it is seen.
+    await Promise.all([this.deployments, this.statefulSets, this.jobs, ...this.owned].map((i) => i.start()));
+    await this.stores.start();
+    this.queue.start();
+    this.resync = setInterval(() => {
+      for (const store of this.stores.list()) this.queue.add(store.metadata.name);
+    }, this.config.resyncMs);
+    this.logger.log({ msg: 'Reconciling stores', workers: this.config.workers, engines: [...this.engines.keys()] });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.resync);
+    await this.queue.shutdown();
+    await Promise.all(
+      [this.stores, this.deployments, this.statefulSets, this.jobs, ...this.owned].map((i) => i.stop()),
+    );
+  }
+
+  get isSynced(): boolean {
+    return this.stores.isSynced;
+  }
+
+  async reconcile(name: string): Promise<ReconcileResult | void> {
+    let store = this.stores.get(name);
+    // Gone, or being torn down: cleanup owns it from here.
+    if (!store || store.metadata.deletionTimestamp) return;
+    if (store.status?.phase === 'Failed') return;
+    const chart = this.engines.get(store.spec.engine);
+    if (!chart) {
+      await this.progress(store, {
+        step: Step.FAILED,
+        phase: 'Failed',
+        reason: 'UnknownEngine',
+        message: `no chart for engine "${store.spec.engine}"; known: ${[...this.engines.keys()].join(', ')}`,
+      });
+      return;
+    }
+    if (!store.status?.phase) {
+      store = await this.progress(store, {
+        step: Step.APPROVED,
+        phase: 'Provisioning',
+        reason: 'Approved',
+        message: 'quota approved the store; provisioning',
+      });
+    }
+    const namespace = namespaceOf(name);
+    const fence = { ingressClass: this.config.ingressClass, ingressNamespace: this.config.ingressNamespace };
+
+    await this.kube.apply(namespaceManifest(store, chart), FIELD_MANAGER);
+    await Promise.all(guardrailManifests(store, fence).map((m) => this.kube.apply(m, FIELD_MANAGER)));
+    store = await this.reach(store, Step.NAMESPACE_READY, 'NamespaceReady', `namespace ${namespace} is fenced in`);
+
+    const credentials = await ensureCredentials(this.kube, store, chart.credentials);
+    if (credentials !== 'unchanged') {
+      this.logger.log({ msg: `Credentials ${credentials}`, store: name, namespace, keys: chart.credentials.length });
+    }
+    store = await this.reach(store, Step.SECRETS_READY, 'SecretsReady', 'credentials generated');
+
+    const values = chartValues(store, this.config.urlScheme);
+    const revision = digest(`${chart.engine}@${chart.version}\n${JSON.stringify(values)}`);
+    if (store.status?.workloadRevision !== revision) {
+      await this.installWorkload(namespace, chart, values);
+      this.logger.log({ msg: 'Installed engine chart', store: name, namespace, chart: `store-${chart.engine}` });
+    }
+    await this.kube.apply(ingressManifest(store, fence), FIELD_MANAGER);
+    store = await this.reach(
+      store,
+      Step.WORKLOAD_INSTALLED,
+      'WorkloadInstalled',
+      `engine chart store-${chart.engine} installed`,
+      {
+        workloadRevision: revision,
+      },
+    );
+    if (store.status?.phase === 'Ready') return;
+
+    // Read live, not from the informers' caches: those only wake the queue, and a watch that stalls
+    // must not hold a store short of Ready.
+    const [deployments, statefulSets, jobs] = await Promise.all([
+      this.kube.apps.listNamespacedDeployment({ namespace }),
+      this.kube.apps.listNamespacedStatefulSet({ namespace }),
+      this.kube.batch.listNamespacedJob({ namespace }),
+    ]);
+    const readiness = readinessOf({
+      deployments: deployments.items,
+      statefulSets: statefulSets.items,
+      jobs: jobs.items,
+    });
+    if (readiness.state === 'ready') {
+      await this.progress(store, {
+        step: Step.READY,
+        phase: 'Ready',
+        reason: 'StoreReady',
+        message: `serving at ${storeUrl(store, this.config.urlScheme)}`,
+      });
+      return;
+    }
+    if (readiness.state === 'failed') {
+      await this.progress(store, {
+        step: Step.FAILED,
+        phase: 'Failed',
+        reason: readiness.reason,
+        message: readiness.message,
+      });
+      return;
+    }
+    const startedAt = Date.parse(
+      store.status?.provisioningStartedAt ?? store.metadata.creationTimestamp?.toString() ?? '',
+    );
+    const waited = Date.now() - startedAt;
+    if (waited > this.config.provisionTimeoutMs) {
+      await this.progress(store, {
+        step: Step.FAILED,
+        phase: 'Failed',
+        reason: 'ProvisioningTimeout',
+        message: `not ready after ${Math.round(waited / 1000)}s, waiting for ${readiness.waitingFor.join(', ')}; see kubectl get pods,events -n ${namespace}`,
+      });
+      return;
+    }
+    await this.writeStatus(store, {
+      conditions: withCondition(
+        store.status?.conditions,
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'WaitingForWorkload',
+          message: `waiting for ${readiness.waitingFor.join(', ')}`,
+          observedGeneration: store.metadata.generation,
+        },
+        new Date(),
+      ),
+    });
+    return { requeueAfterMs: POLL_MS };
+  }
+
+  /** Records a step once: a repeated reconcile that finds it in the history moves on. */
+  private async reach(
+    store: Store,
+    step: Step,
+    reason: string,
+    message: string,
+    extra: Partial<StoreStatus> = {},
+  ): Promise<Store> {
+    const reached = store.status?.history?.some((entry) => entry.step === stepSlug(step));
+    if (reached) {
+      const changed = Object.entries(extra).some(([k, v]) => store.status?.[k as keyof StoreStatus] !== v);
+      return changed ? this.writeStatus(store, extra) : store;
+    }
+    return this.progress(store, { step, phase: store.status?.phase ?? 'Provisioning', reason, message }, extra);
+  }
+
+  /**
+   * Moves the store to a step: its conditions, phase and history in the status, and a status event.
+   * The event goes first (its id makes a repeat harmless), so a crash between the two repeats the
+   * event rather than losing it.
+   */
+  private async progress(store: Store, progress: Progress, extra: Partial<StoreStatus> = {}): Promise<Store> {
+    const now = new Date();
+    const generation = store.metadata.generation;
+    const ready = progress.phase === 'Ready';
+    const failed = progress.phase === 'Failed';
+    let conditions: StoreCondition[] = withCondition(
+      store.status?.conditions,
+      {
+        type: 'Ready',
+        status: ready ? 'True' : 'False',
+        reason: progress.reason,
+        message: progress.message,
+        observedGeneration: generation,
+      },
+      now,
+    );
+    conditions = withCondition(
+      conditions,
+      {
+        type: 'Progressing',
+        status: ready || failed ? 'False' : 'True',
+        reason: progress.reason,
+        message: progress.message,
+        observedGeneration: generation,
+      },
+      now,
+    );
+    conditions = withCondition(
+      conditions,
+      {
+        type: 'Degraded',
+        status: failed ? 'True' : 'False',
+        reason: failed ? progress.reason : 'AsExpected',
+        message: failed ? progress.message : '',
+        observedGeneration: generation,
+      },
+      now,
+    );
+    const history = [...(store.status?.history ?? [])];
+    if (!history.some((entry) => entry.step === stepSlug(progress.step))) {
+      history.push({
+        step: stepSlug(progress.step),
+        at: now.toISOString(),
+        reason: progress.reason,
+        message: progress.message,
+      });
+    }
+    const status: Partial<StoreStatus> = {
+      ...extra,
+      phase: progress.phase,
+      step: stepSlug(progress.step),
+      url: storeUrl(store, this.config.urlScheme),
+      namespace: namespaceOf(store.metadata.name),
+      provisioningStartedAt: store.status?.provisioningStartedAt ?? now.toISOString(),
+      observedGeneration: generation,
+      history,
+      conditions,
+    };
+    const next: Store = { ...store, status: { ...store.status, ...status } };
+    await this.events.publish(
+      next,
+      { step: progress.step, reason: failed ? progress.reason : '', message: failed ? progress.message : '', at: now },
+      this.config.urlScheme,
+    );
+    const written = await this.writeStatus(store, status);
+    this.logger.log({ msg: `Store ${stepSlug(progress.step)}`, store: store.metadata.name, reason: progress.reason });
+    return written;
+  }
+
+  private writeStatus(store: Store, changes: Partial<StoreStatus>): Promise<Store> {
+    return updateStoreStatus(this.kube, store, changes);
+  }
+
+  /** helm upgrade --install; a release an earlier crash left locked is rolled back or removed first. */
+  private async installWorkload(namespace: string, chart: EngineChart, values: unknown): Promise<void> {
+    try {
+      await this.helm.upgradeInstall(RELEASE, namespace, chart.path, values);
+    } catch (error) {
+      if (!(error instanceof HelmError) || !error.isLocked) throw error;
+      const release = await this.helm.status(RELEASE, namespace);
+      // A lock this young may be a live operation (another replica's): leave it and retry later.
+      if (release && Date.now() - release.updated.getTime() < STALE_LOCK_MS) throw error;
+      this.logger.warn({ msg: 'Recovering a locked Helm release', namespace, status: release?.status });
+      if (release?.status === 'pending-install') await this.helm.uninstall(RELEASE, namespace);
+      else await this.helm.rollback(RELEASE, namespace);
+      await this.helm.upgradeInstall(RELEASE, namespace, chart.path, values);
+    }
+  }
+}
+
+const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+function describe(error: unknown): string {
+  return error instanceof HelmError ? error.message : describeKubeError(error);
+}

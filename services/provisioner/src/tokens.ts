@@ -1,0 +1,3 @@
+export const PROVISIONER_CONFIG = Symbol('PROVISIONER_CONFIG');
+export const ENGINE_CHARTS = Symbol('ENGINE_CHARTS');
+export const STORE_LIFECYCLE = Symbol('STORE_LIFECYCLE');

@@ -1,4 +1,4 @@
-export { Platform, PLATFORM_NAMESPACE, SERVICES } from './platform';
+export { Platform, PLATFORM_NAMESPACE, SERVICE_NODE_FLAGS, SERVICES } from './platform';
 export type { PlatformInfo, PlatformOptions, ServiceName } from './platform';
 export { Sandbox, conventionalPorts } from './sandbox';
 export type { ComponentStatus, Ports, SandboxOptions } from './sandbox';

@@ -111,7 +111,8 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
       const waited = Date.now() - Date.parse(String(store.metadata.deletionTimestamp));
       if (waited > this.config.stuckAfterMs) {
         // Not a failed action but a wait that lasts: say why on the Store, and keep looking, less often.
-        const holdUp = existing.status?.conditions?.find((c) => c.status === 'True')?.message ?? 'no reason reported';
+        const holdUps = (existing.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.message);
+        const holdUp = holdUps.length ? holdUps.join('; ') : 'no reason reported';
         await updateStoreStatus(this.kube, store, {
           conditions: withCondition(
             store.status?.conditions,
@@ -158,19 +159,20 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
     const orphans: string[] = [];
     const stuck: string[] = [];
     const { items } = await this.kube.core.listNamespace({ labelSelector: `${labels.managedBy}=urumi` });
-    for (const ns of items) {
-      const name = storeNameOf(ns.metadata?.name ?? '');
-      if (!name || ns.metadata?.deletionTimestamp) continue;
+    for (const { metadata = {} } of items) {
+      const namespace = metadata.name ?? '';
+      const name = storeNameOf(namespace);
+      if (!name || metadata.deletionTimestamp) continue;
       const store = this.stores.get(name);
-      const owned = store && store.spec.storeId === ns.metadata?.labels?.[labels.storeId];
-      const age = now - new Date(ns.metadata?.creationTimestamp ?? now).getTime();
+      const owned = store && store.spec.storeId === metadata.labels?.[labels.storeId];
+      const age = now - new Date(metadata.creationTimestamp ?? now).getTime();
       if (owned || age < this.config.orphanGraceMs) continue;
-      orphans.push(ns.metadata!.name!);
-      await this.helm.uninstall(RELEASE, ns.metadata!.name!);
-      await this.kube.deleteIfExists({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.metadata!.name! } });
+      orphans.push(namespace);
+      await this.helm.uninstall(RELEASE, namespace);
+      await this.kube.deleteIfExists({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
       this.logger.warn({
         msg: 'Deleted orphaned namespace',
-        namespace: ns.metadata?.name,
+        namespace,
         reason: store ? 'owned by an earlier store' : 'no Store',
       });
     }

@@ -20,7 +20,6 @@ import {
   Store,
   StoreCondition,
   StoreEventPublisher,
-  StoreStatus,
   storeInformer,
   storeNameOf,
   storeUrl,
@@ -40,6 +39,8 @@ import { ENGINE_CHARTS } from './tokens';
 export const FIELD_MANAGER = 'urumi-provisioner';
 const RELEASE = 'store';
 const POLL_MS = 3_000;
+/** Every workload an engine chart makes carries this label (charts/README.md): the only ones watched. */
+const ENGINE_WORKLOADS = 'app.kubernetes.io/part-of=urumi-store';
 /**
  * A Helm release still pending after this long was left by a crash (helm runs without --wait and takes
  * a second or two; a provisioner killed mid-install takes its helm down with a broken pipe).
@@ -95,19 +96,22 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     this.stores = storeInformer(kube, enqueueStore, onError('stores'));
     this.deployments = new ResilientInformer(kube.config, {
       path: '/apis/apps/v1/deployments',
-      list: () => apps.listDeploymentForAllNamespaces(),
+      list: () => apps.listDeploymentForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
+      labelSelector: ENGINE_WORKLOADS,
       onChange: enqueueNamespace,
       onError: onError('deployments'),
     });
     this.statefulSets = new ResilientInformer(kube.config, {
       path: '/apis/apps/v1/statefulsets',
-      list: () => apps.listStatefulSetForAllNamespaces(),
+      list: () => apps.listStatefulSetForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
+      labelSelector: ENGINE_WORKLOADS,
       onChange: enqueueNamespace,
       onError: onError('statefulsets'),
     });
     this.jobs = new ResilientInformer(kube.config, {
       path: '/apis/batch/v1/jobs',
-      list: () => batch.listJobForAllNamespaces(),
+      list: () => batch.listJobForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
+      labelSelector: ENGINE_WORKLOADS,
       onChange: enqueueNamespace,
       onError: onError('jobs'),
     });
@@ -160,18 +164,18 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async reconcile(name: string): Promise<ReconcileResult | void> {
-    let store = this.stores.get(name);
+    const observed = this.stores.get(name);
     // Gone, or being torn down: cleanup owns it from here.
-    if (!store || store.metadata.deletionTimestamp) return;
-    if (store.status?.phase === 'Failed') return;
+    if (!observed || observed.metadata.deletionTimestamp) return;
+    if (observed.status?.phase === 'Failed') return;
+    // Steps are recorded in memory (their events published at once) and written to the status in
+    // as few writes as the work allows: before the engine install, and at the end of the pass.
+    let store = observed;
     const chart = this.engines.get(store.spec.engine);
     if (!chart) {
-      await this.progress(store, {
-        step: Step.FAILED,
-        phase: 'Failed',
-        reason: 'UnknownEngine',
-        message: `no chart for engine "${store.spec.engine}"; known: ${[...this.engines.keys()].join(', ')}`,
-      });
+      const message = `no chart for engine "${store.spec.engine}"; known: ${[...this.engines.keys()].join(', ')}`;
+      store = await this.progress(store, { step: Step.FAILED, phase: 'Failed', reason: 'UnknownEngine', message });
+      await this.writeStatus(observed, store);
       return;
     }
     if (!store.status?.phase) {
@@ -194,6 +198,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       this.logger.log({ msg: `Credentials ${credentials}`, store: name, namespace, keys: chart.credentials.length });
     }
     store = await this.reach(store, Step.SECRETS_READY, 'SecretsReady', 'credentials generated');
+    let written = await this.writeStatus(observed, store);
 
     const values = chartValues(store, this.config.urlScheme);
     const revision = digest(`${chart.engine}@${chart.version}\n${JSON.stringify(values)}`);
@@ -207,11 +212,12 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       Step.WORKLOAD_INSTALLED,
       'WorkloadInstalled',
       `engine chart store-${chart.engine} installed`,
-      {
-        workloadRevision: revision,
-      },
     );
-    if (store.status?.phase === 'Ready') return;
+    store = { ...store, status: { ...store.status, workloadRevision: revision } };
+    if (store.status?.phase === 'Ready') {
+      await this.writeStatus(written, store);
+      return;
+    }
 
     // Read live, not from the informers' caches: those only wake the queue, and a watch that stalls
     // must not hold a store short of Ready.
@@ -225,39 +231,27 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       statefulSets: statefulSets.items,
       jobs: jobs.items,
     });
+    const startedAt = Date.parse(store.status?.provisioningStartedAt ?? '');
+    const waited = Date.now() - startedAt;
     if (readiness.state === 'ready') {
-      await this.progress(store, {
-        step: Step.READY,
-        phase: 'Ready',
-        reason: 'StoreReady',
-        message: `serving at ${storeUrl(store, this.config.urlScheme)}`,
-      });
-      return;
-    }
-    if (readiness.state === 'failed') {
-      await this.progress(store, {
+      const message = `serving at ${storeUrl(store, this.config.urlScheme)}`;
+      store = await this.progress(store, { step: Step.READY, phase: 'Ready', reason: 'StoreReady', message });
+    } else if (readiness.state === 'failed') {
+      store = await this.progress(store, {
         step: Step.FAILED,
         phase: 'Failed',
         reason: readiness.reason,
         message: readiness.message,
       });
-      return;
-    }
-    const startedAt = Date.parse(
-      store.status?.provisioningStartedAt ?? store.metadata.creationTimestamp?.toString() ?? '',
-    );
-    const waited = Date.now() - startedAt;
-    if (waited > this.config.provisionTimeoutMs) {
-      await this.progress(store, {
+    } else if (waited > this.config.provisionTimeoutMs) {
+      store = await this.progress(store, {
         step: Step.FAILED,
         phase: 'Failed',
         reason: 'ProvisioningTimeout',
         message: `not ready after ${Math.round(waited / 1000)}s, waiting for ${readiness.waitingFor.join(', ')}; see kubectl get pods,events -n ${namespace}`,
       });
-      return;
-    }
-    await this.writeStatus(store, {
-      conditions: withCondition(
+    } else {
+      const conditions = withCondition(
         store.status?.conditions,
         {
           type: 'Progressing',
@@ -267,33 +261,25 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
           observedGeneration: store.metadata.generation,
         },
         new Date(),
-      ),
-    });
-    return { requeueAfterMs: POLL_MS };
+      );
+      store = { ...store, status: { ...store.status, conditions } };
+    }
+    written = await this.writeStatus(written, store);
+    return written.status?.phase === 'Provisioning' ? { requeueAfterMs: POLL_MS } : undefined;
   }
 
   /** Records a step once: a repeated reconcile that finds it in the history moves on. */
-  private async reach(
-    store: Store,
-    step: Step,
-    reason: string,
-    message: string,
-    extra: Partial<StoreStatus> = {},
-  ): Promise<Store> {
-    const reached = store.status?.history?.some((entry) => entry.step === stepSlug(step));
-    if (reached) {
-      const changed = Object.entries(extra).some(([k, v]) => store.status?.[k as keyof StoreStatus] !== v);
-      return changed ? this.writeStatus(store, extra) : store;
-    }
-    return this.progress(store, { step, phase: store.status?.phase ?? 'Provisioning', reason, message }, extra);
+  private async reach(store: Store, step: Step, reason: string, message: string): Promise<Store> {
+    if (store.status?.history?.some((entry) => entry.step === stepSlug(step))) return store;
+    return this.progress(store, { step, phase: store.status?.phase ?? 'Provisioning', reason, message });
   }
 
   /**
-   * Moves the store to a step: its conditions, phase and history in the status, and a status event.
-   * The event goes first (its id makes a repeat harmless), so a crash between the two repeats the
-   * event rather than losing it.
+   * Moves the store to a step: its conditions, phase and history, in memory, and a status event. The
+   * event goes before the status is written (its id makes a repeat harmless), so a crash in between
+   * repeats the event rather than losing it.
    */
-  private async progress(store: Store, progress: Progress, extra: Partial<StoreStatus> = {}): Promise<Store> {
+  private async progress(store: Store, progress: Progress): Promise<Store> {
     const now = new Date();
     const generation = store.metadata.generation;
     const ready = progress.phase === 'Ready';
@@ -340,30 +326,32 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
         message: progress.message,
       });
     }
-    const status: Partial<StoreStatus> = {
-      ...extra,
-      phase: progress.phase,
-      step: stepSlug(progress.step),
-      url: storeUrl(store, this.config.urlScheme),
-      namespace: namespaceOf(store.metadata.name),
-      provisioningStartedAt: store.status?.provisioningStartedAt ?? now.toISOString(),
-      observedGeneration: generation,
-      history,
-      conditions,
+    const next: Store = {
+      ...store,
+      status: {
+        ...store.status,
+        phase: progress.phase,
+        step: stepSlug(progress.step),
+        url: storeUrl(store, this.config.urlScheme),
+        namespace: namespaceOf(store.metadata.name),
+        provisioningStartedAt: store.status?.provisioningStartedAt ?? now.toISOString(),
+        observedGeneration: generation,
+        history,
+        conditions,
+      },
     };
-    const next: Store = { ...store, status: { ...store.status, ...status } };
     await this.events.publish(
       next,
       { step: progress.step, reason: failed ? progress.reason : '', message: failed ? progress.message : '', at: now },
       this.config.urlScheme,
     );
-    const written = await this.writeStatus(store, status);
     this.logger.log({ msg: `Store ${stepSlug(progress.step)}`, store: store.metadata.name, reason: progress.reason });
-    return written;
+    return next;
   }
 
-  private writeStatus(store: Store, changes: Partial<StoreStatus>): Promise<Store> {
-    return updateStoreStatus(this.kube, store, changes);
+  /** Writes `next`'s status over `written` (the last version stored), if anything changed. */
+  private writeStatus(written: Store, next: Store): Promise<Store> {
+    return updateStoreStatus(this.kube, written, next.status ?? {});
   }
 
   /** helm upgrade --install; a release an earlier crash left locked is rolled back or removed first. */

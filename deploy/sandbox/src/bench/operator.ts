@@ -26,7 +26,7 @@ async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Pr
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
-      while (next < items.length) await task(items[next++]!);
+      for (let item = items[next++]; item !== undefined; item = items[next++]) await task(item);
     }),
   );
 }
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       for (const store of await list()) {
         if (store.step === 'failed') throw new Error(`${store.name} failed`);
         if (store.step === 'ready' && !readyAfter.has(store.name)) {
-          readyAfter.set(store.name, performance.now() - requestedAt.get(store.name)!);
+          readyAfter.set(store.name, performance.now() - (requestedAt.get(store.name) ?? started));
         }
       }
       await sleep(100);
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     const rssUnderLoad = { ...peakRss };
 
     // What the platform made for one store, to apply directly for the floor.
-    const template = await capture(sandbox, names[0]!);
+    const template = await capture(sandbox, 'bench-000');
 
     log.step(`deleting ${STORES} stores through the API`);
     const ids = (await list()).map((s) => s.id);
@@ -196,7 +196,13 @@ async function capture(sandbox: Sandbox, name: string): Promise<(name: string) =
           delete template.metadata?.labels?.[label];
         }
       }
-      if (o.kind === 'PersistentVolumeClaim' && o.spec) delete o.spec['volumeName'];
+      if (o.kind === 'PersistentVolumeClaim' && o.spec) {
+        delete o.spec['volumeName'];
+        const annotations = o.metadata.annotations ?? {};
+        for (const key of Object.keys(annotations)) {
+          if (/^(pv|volume(\.beta)?)\.kubernetes\.io\//.test(key)) delete annotations[key];
+        }
+      }
       if (o.kind === 'Service' && o.spec) {
         delete o.spec['clusterIP'];
         delete o.spec['clusterIPs'];

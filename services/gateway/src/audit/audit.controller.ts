@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nest
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Roles } from '../auth';
-import { AuditLog, AuditPage } from './audit.service';
+import type { AuditPage } from '@urumi/contracts';
+import { AuditLog } from './audit.service';
 
 export class AuditQuery {
   @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })

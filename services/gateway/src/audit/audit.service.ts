@@ -11,6 +11,7 @@ import {
   timestampDate,
   timestampNow,
 } from '@urumi/contracts';
+import type { AuditItem, AuditPage } from '@urumi/contracts';
 import { JetStreamPublisher, NATS_CONNECTION } from '@urumi/messaging';
 import { NatsConnection } from 'nats';
 
@@ -21,25 +22,6 @@ export interface AuditRecord {
   readonly storeName: string;
   readonly statusCode: number;
   readonly requestId: string;
-}
-
-export interface AuditItem {
-  readonly sequence: number;
-  readonly at: string;
-  readonly user: string;
-  readonly role: string;
-  readonly sourceIp: string;
-  readonly action: string;
-  readonly storeId: string;
-  readonly storeName: string;
-  readonly statusCode: number;
-  readonly requestId: string;
-}
-
-export interface AuditPage {
-  readonly items: AuditItem[];
-  /** Pass as `before` for the next (older) page; absent on the last page. */
-  readonly next?: number;
 }
 
 /** The audit trail: an append-only JetStream stream, read newest first by sequence. */

@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { Authenticator, Principal } from '../auth';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway.config';
 import { canSee, ReadModel } from '../read-model/read-model.service';
-import { StoreView } from '../stores/store.view';
+import type { LiveMessage } from '@urumi/contracts';
 import { StoreViews } from '../stores/store-views';
 
 export const LIVE_PATH = '/api/v1/live';
@@ -14,10 +14,6 @@ export const LIVE_PATH = '/api/v1/live';
 export const LIVE_PROTOCOL = 'urumi.v1';
 const TOKEN_PROTOCOL_PREFIX = 'bearer.';
 const HEARTBEAT_MS = 30_000;
-
-/** Server → client messages. */
-export type LiveMessage =
-  { type: 'snapshot'; stores: StoreView[] } | { type: 'store'; store: StoreView } | { type: 'deleted'; id: string };
 
 /**
  * The live-status WebSocket. The HTTP upgrade is refused (401/403) unless the Origin is allowed and the

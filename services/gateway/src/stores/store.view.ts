@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type * as api from '@urumi/contracts';
 import { engineName, EngineName, Step, stepLabel, stepSlug, Store, timestampDate, Timestamp } from '@urumi/contracts';
 
-export class StepView {
+export class StepView implements api.StepView {
   @ApiProperty({ example: 'namespace-ready' }) step!: string;
   @ApiProperty({ example: 'Namespace ready' }) label!: string;
   @ApiProperty() at!: string;
@@ -9,7 +10,7 @@ export class StepView {
   @ApiPropertyOptional() message?: string;
 }
 
-export class ConditionView {
+export class ConditionView implements api.ConditionView {
   @ApiProperty({ enum: ['Ready', 'Progressing', 'Degraded'] }) type!: string;
   @ApiProperty({ enum: ['True', 'False', 'Unknown'] }) status!: string;
   @ApiProperty() reason!: string;
@@ -18,7 +19,7 @@ export class ConditionView {
 }
 
 /** A store as the API shows it. Never carries a secret: the read model holds none. */
-export class StoreView {
+export class StoreView implements api.StoreView {
   @ApiProperty({ example: '0f8c1c3e-6a47-4a8e-9f8e-0c6f4c1d2b7a' }) id!: string;
   @ApiProperty({ example: 'fashion-boutique' }) name!: string;
   @ApiProperty({ enum: ['woocommerce', 'medusa'] }) engine!: EngineName;
@@ -35,7 +36,7 @@ export class StoreView {
   @ApiProperty({ type: [StepView] }) history!: StepView[];
 }
 
-export class StoreList {
+export class StoreList implements api.StoreList {
   @ApiProperty({ type: [StoreView] }) items!: StoreView[];
   @ApiPropertyOptional({ description: 'pass as `after` for the next page; absent on the last page' }) next?: string;
 }

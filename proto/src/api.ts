@@ -1,0 +1,72 @@
+import type { EngineName } from './steps';
+
+/*
+ * The REST API's and the live stream's JSON, as the gateway sends it and the console reads it. The
+ * gateway's OpenAPI classes implement these, so the two can't drift apart.
+ */
+
+export interface StepView {
+  readonly step: string;
+  readonly label: string;
+  readonly at: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+export interface ConditionView {
+  readonly type: string;
+  readonly status: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime?: string;
+}
+
+export interface StoreView {
+  readonly id: string;
+  readonly name: string;
+  readonly engine: EngineName;
+  readonly owner: string;
+  /** Machine-readable step: `queued`, `approved`, …, `ready`, `failed`, `deleting`. */
+  readonly step: string;
+  /** The step as people read it. */
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly url: string;
+  readonly namespace: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly conditions: readonly ConditionView[];
+  readonly history: readonly StepView[];
+}
+
+export interface StoreList {
+  readonly items: readonly StoreView[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  readonly next?: string;
+}
+
+export interface AuditItem {
+  readonly sequence: number;
+  readonly at: string;
+  readonly user: string;
+  readonly role: string;
+  readonly sourceIp: string;
+  readonly action: string;
+  readonly storeId: string;
+  readonly storeName: string;
+  readonly statusCode: number;
+  readonly requestId: string;
+}
+
+export interface AuditPage {
+  readonly items: readonly AuditItem[];
+  /** Pass as `before` for the next (older) page; absent on the last page. */
+  readonly next?: number;
+}
+
+/** What the live-status WebSocket (/api/v1/live) sends: a snapshot of the caller's stores, then changes. */
+export type LiveMessage =
+  | { readonly type: 'snapshot'; readonly stores: readonly StoreView[] }
+  | { readonly type: 'store'; readonly store: StoreView }
+  | { readonly type: 'deleted'; readonly id: string };

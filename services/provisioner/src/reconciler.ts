@@ -38,7 +38,8 @@ import { ENGINE_CHARTS } from './tokens';
 
 export const FIELD_MANAGER = 'urumi-provisioner';
 const RELEASE = 'store';
-const POLL_MS = 3_000;
+/** A safety net: changes to the engine's workloads wake a pending store at once through the informers. */
+const POLL_MS = 10_000;
 /** Every workload an engine chart makes carries this label (charts/README.md): the only ones watched. */
 const ENGINE_WORKLOADS = 'app.kubernetes.io/part-of=urumi-store';
 /**

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Percentile (nearest rank) of a list of numbers. */
 export function percentile(values: readonly number[], p: number): number {
@@ -12,8 +12,9 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * factor) / factor;
 }
 
+/** A process's resident memory; NaN when it is not running. */
 export function residentMegabytes(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
+  if (pid === undefined || !existsSync(`/proc/${pid}/status`)) return Number.NaN;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return round(kb / 1024);

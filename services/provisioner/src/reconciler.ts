@@ -1,11 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type {
-  KubernetesListObject,
-  KubernetesObject,
-  V1Deployment,
-  V1Job,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { Step, stepSlug } from '@urumi/contracts';
 import {
   describeKubeError,
@@ -68,10 +62,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   private readonly queue: WorkQueue;
   private readonly helm: Helm;
   private readonly stores: ResilientInformer<Store>;
-  private readonly deployments: ResilientInformer<V1Deployment>;
-  private readonly statefulSets: ResilientInformer<V1StatefulSet>;
-  private readonly jobs: ResilientInformer<V1Job>;
-  private readonly owned: ResilientInformer<KubernetesObject>[];
+  private readonly watchers: ResilientInformer<KubernetesObject>[];
   private resync?: NodeJS.Timeout;
 
   constructor(
@@ -95,55 +86,61 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       this.logger.warn({ msg: 'Watch failed, restarting it', what, error: describe(error) });
     const { apps, batch, core, networking } = kube;
     this.stores = storeInformer(kube, enqueueStore, onError('stores'));
-    this.deployments = new ResilientInformer(kube.config, {
-      path: '/apis/apps/v1/deployments',
-      list: () => apps.listDeploymentForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
-      labelSelector: ENGINE_WORKLOADS,
-      onChange: enqueueNamespace,
-      onError: onError('deployments'),
-    });
-    this.statefulSets = new ResilientInformer(kube.config, {
-      path: '/apis/apps/v1/statefulsets',
-      list: () => apps.listStatefulSetForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
-      labelSelector: ENGINE_WORKLOADS,
-      onChange: enqueueNamespace,
-      onError: onError('statefulsets'),
-    });
-    this.jobs = new ResilientInformer(kube.config, {
-      path: '/apis/batch/v1/jobs',
-      list: () => batch.listJobForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
-      labelSelector: ENGINE_WORKLOADS,
-      onChange: enqueueNamespace,
-      onError: onError('jobs'),
-    });
+    // What wakes a store: a change to its engine's workloads, or one of its fence objects deleted.
     const managed = `${labels.managedBy}=urumi`;
-    const ownedKinds: [string, () => Promise<KubernetesListObject<KubernetesObject>>][] = [
-      ['/api/v1/resourcequotas', () => core.listResourceQuotaForAllNamespaces({ labelSelector: managed })],
-      ['/api/v1/limitranges', () => core.listLimitRangeForAllNamespaces({ labelSelector: managed })],
+    const watched: [string, string, () => Promise<KubernetesListObject<KubernetesObject>>, boolean][] = [
+      [
+        '/apis/apps/v1/deployments',
+        ENGINE_WORKLOADS,
+        () => apps.listDeploymentForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
+        false,
+      ],
+      [
+        '/apis/apps/v1/statefulsets',
+        ENGINE_WORKLOADS,
+        () => apps.listStatefulSetForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
+        false,
+      ],
+      [
+        '/apis/batch/v1/jobs',
+        ENGINE_WORKLOADS,
+        () => batch.listJobForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
+        false,
+      ],
+      [
+        '/api/v1/resourcequotas',
+        managed,
+        () => core.listResourceQuotaForAllNamespaces({ labelSelector: managed }),
+        true,
+      ],
+      ['/api/v1/limitranges', managed, () => core.listLimitRangeForAllNamespaces({ labelSelector: managed }), true],
       [
         '/apis/networking.k8s.io/v1/networkpolicies',
+        managed,
         () => networking.listNetworkPolicyForAllNamespaces({ labelSelector: managed }),
+        true,
       ],
       [
         '/apis/networking.k8s.io/v1/ingresses',
+        managed,
         () => networking.listIngressForAllNamespaces({ labelSelector: managed }),
+        true,
       ],
     ];
-    this.owned = ownedKinds.map(
-      ([path, list]) =>
+    this.watchers = watched.map(
+      ([path, labelSelector, list, onlyDeletions]) =>
         new ResilientInformer(kube.config, {
           path,
           list,
-          labelSelector: managed,
-          onChange: (object, deleted) => deleted && enqueueNamespace(object),
+          labelSelector,
+          onChange: (object, deleted) => (deleted || !onlyDeletions) && enqueueNamespace(object),
           onError: onError(path),
         }),
     );
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // Workload caches first: a Store is judged against them as soon as it is seen.
-    await Promise.all([this.deployments, this.statefulSets, this.jobs, ...this.owned].map((i) => i.start()));
+    await Promise.all(this.watchers.map((i) => i.start()));
     await this.stores.start();
     this.queue.start();
     this.resync = setInterval(() => {
@@ -155,9 +152,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.resync);
     await this.queue.shutdown();
-    await Promise.all(
-      [this.stores, this.deployments, this.statefulSets, this.jobs, ...this.owned].map((i) => i.stop()),
-    );
+    await Promise.all([this.stores, ...this.watchers].map((i) => i.stop()));
   }
 
   get isSynced(): boolean {

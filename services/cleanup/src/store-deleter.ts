@@ -2,7 +2,7 @@ import { Controller, Inject, Injectable, Logger, UseFilters } from '@nestjs/comm
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { decode, DeleteStoreCommand, DeleteStoreCommandSchema, Step, subjects } from '@urumi/contracts';
 import { deleteStore, KubeClients, readStore, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
-import { JetStreamErrorFilter, PoisonMessageError } from '@urumi/messaging';
+import { decodePayload, JetStreamErrorFilter } from '@urumi/messaging';
 import { STORE_LIFECYCLE } from './config';
 
 /**
@@ -51,13 +51,9 @@ export class StoreDeleterController {
 }
 
 export function parseDeleteCommand(payload: unknown): DeleteStoreCommand {
-  let command: DeleteStoreCommand;
-  try {
-    command = decode(DeleteStoreCommandSchema, payload);
-  } catch {
-    throw new PoisonMessageError('the payload is not a DeleteStoreCommand');
-  }
-  const missing = (['storeId', 'name', 'owner'] as const).filter((field) => !command[field]);
-  if (missing.length) throw new PoisonMessageError(`the DeleteStoreCommand has no ${missing.join(', ')}`);
-  return command;
+  return decodePayload('DeleteStoreCommand', () => decode(DeleteStoreCommandSchema, payload), [
+    'storeId',
+    'name',
+    'owner',
+  ]);
 }

@@ -63,6 +63,8 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   private readonly helm: Helm;
   private readonly stores: ResilientInformer<Store>;
   private readonly watchers: ResilientInformer<KubernetesObject>[];
+  /** Store name → when this process last applied its namespace, fence, credentials and Ingress. */
+  private readonly applied = new Map<string, { generation: number; at: number }>();
   private resync?: NodeJS.Timeout;
 
   constructor(
@@ -77,7 +79,10 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
         this.logger.warn({ msg: 'Reconcile failed, will retry', store: name, error: describe(error), retryInMs }),
     });
     this.helm = new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'] });
-    const enqueueStore = (store: Store) => this.queue.add(store.metadata.name);
+    const enqueueStore = (store: Store, deleted: boolean) => {
+      if (deleted) this.applied.delete(store.metadata.name);
+      else this.queue.add(store.metadata.name);
+    };
     const enqueueNamespace = (object: KubernetesObject) => {
       const name = storeNameOf(object.metadata?.namespace ?? '');
       if (name) this.queue.add(name);
@@ -133,7 +138,10 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
           path,
           list,
           labelSelector,
-          onChange: (object, deleted) => (deleted || !onlyDeletions) && enqueueNamespace(object),
+          onChange: (object, deleted) => {
+            if (deleted && onlyDeletions) this.applied.delete(storeNameOf(object.metadata?.namespace ?? '') ?? '');
+            if (deleted || !onlyDeletions) enqueueNamespace(object);
+          },
           onError: onError(path),
         }),
     );
@@ -185,13 +193,20 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     const namespace = namespaceOf(name);
     const fence = { ingressClass: this.config.ingressClass, ingressNamespace: this.config.ingressNamespace };
 
-    await this.kube.apply(namespaceManifest(store, chart), FIELD_MANAGER);
-    await Promise.all(guardrailManifests(store, fence).map((m) => this.kube.apply(m, FIELD_MANAGER)));
+    // What this process applied within a resync period is not applied again on every wake-up (a
+    // store waiting for its workload is looked at often); a fence object deleted by hand forgets it.
+    const applied = this.appliedRecently(store);
+    if (!applied) {
+      await this.kube.apply(namespaceManifest(store, chart), FIELD_MANAGER);
+      await Promise.all(guardrailManifests(store, fence).map((m) => this.kube.apply(m, FIELD_MANAGER)));
+    }
     store = await this.reach(store, Step.NAMESPACE_READY, 'NamespaceReady', `namespace ${namespace} is fenced in`);
 
-    const credentials = await ensureCredentials(this.kube, store, chart.credentials);
-    if (credentials !== 'unchanged') {
-      this.logger.log({ msg: `Credentials ${credentials}`, store: name, namespace, keys: chart.credentials.length });
+    if (!applied) {
+      const credentials = await ensureCredentials(this.kube, store, chart.credentials);
+      if (credentials !== 'unchanged') {
+        this.logger.log({ msg: `Credentials ${credentials}`, store: name, namespace, keys: chart.credentials.length });
+      }
     }
     store = await this.reach(store, Step.SECRETS_READY, 'SecretsReady', 'credentials generated');
     let written = await this.writeStatus(observed, store);
@@ -202,7 +217,10 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       await this.installWorkload(namespace, chart, values);
       this.logger.log({ msg: 'Installed engine chart', store: name, namespace, chart: `store-${chart.engine}` });
     }
-    await this.kube.apply(ingressManifest(store, fence), FIELD_MANAGER);
+    if (!applied) {
+      await this.kube.apply(ingressManifest(store, fence), FIELD_MANAGER);
+      this.applied.set(name, { generation: store.metadata.generation ?? 0, at: Date.now() });
+    }
     store = await this.reach(
       store,
       Step.WORKLOAD_INSTALLED,
@@ -346,6 +364,15 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** Writes `next`'s status over `written` (the last version stored), if anything changed. */
+  private appliedRecently(store: Store): boolean {
+    const last = this.applied.get(store.metadata.name);
+    return (
+      last !== undefined &&
+      last.generation === (store.metadata.generation ?? 0) &&
+      Date.now() - last.at < this.config.resyncMs
+    );
+  }
+
   private writeStatus(written: Store, next: Store): Promise<Store> {
     return updateStoreStatus(this.kube, written, next.status ?? {});
   }

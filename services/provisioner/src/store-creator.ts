@@ -1,14 +1,6 @@
 import { Controller, Inject, Injectable, Logger, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import {
-  decode,
-  Engine,
-  engineName,
-  Step,
-  StoreStatusChanged,
-  StoreStatusChangedSchema,
-  subjects,
-} from '@urumi/contracts';
+import { decode, engineName, Step, StoreStatusChanged, StoreStatusChangedSchema, subjects } from '@urumi/contracts';
 import {
   createStore,
   deleteStore,
@@ -21,7 +13,7 @@ import {
   StoreEventPublisher,
   StoreLifecycle,
 } from '@urumi/kube';
-import { JetStreamErrorFilter, PoisonMessageError } from '@urumi/messaging';
+import { decodePayload, JetStreamErrorFilter } from '@urumi/messaging';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProvisionerConfig } from './config';
 import { PROVISIONER_CONFIG, STORE_LIFECYCLE } from './tokens';
@@ -114,14 +106,10 @@ export class StoreCreatorController {
 }
 
 export function parseApproved(payload: unknown): StoreStatusChanged {
-  let event: StoreStatusChanged;
-  try {
-    event = decode(StoreStatusChangedSchema, payload);
-  } catch {
-    throw new PoisonMessageError('the payload is not a StoreStatusChanged');
-  }
-  const missing = (['storeId', 'name', 'owner'] as const).filter((field) => !event[field]);
-  if (missing.length) throw new PoisonMessageError(`the approval has no ${missing.join(', ')}`);
-  if (event.engine === Engine.UNSPECIFIED) throw new PoisonMessageError('the approval has no engine');
-  return event;
+  return decodePayload('StoreStatusChanged', () => decode(StoreStatusChangedSchema, payload), [
+    'storeId',
+    'name',
+    'owner',
+    'engine',
+  ]);
 }

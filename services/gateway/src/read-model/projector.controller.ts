@@ -9,7 +9,7 @@ import {
   StoreStatusChangedSchema,
   subjects,
 } from '@urumi/contracts';
-import { JetStreamContext, PoisonMessageError } from '@urumi/messaging';
+import { decodePayload, JetStreamContext } from '@urumi/messaging';
 import { StoreEvent } from './projection';
 import { ReadModel } from './read-model.service';
 import { StoreRepository } from './store.repository';
@@ -44,28 +44,20 @@ function releasesName(event: StoreStatusChanged): boolean {
 }
 
 function toStoreEvent(subject: string, payload: unknown, sequence: bigint): StoreEvent | undefined {
-  try {
-    if (subject === subjects.createStore) {
-      const command = decode(CreateStoreCommandSchema, payload);
-      return command.storeId ? { kind: 'create', sequence, command } : invalid(subject, 'no storeId');
-    }
-    if (subject === subjects.deleteStore) {
-      const command = decode(DeleteStoreCommandSchema, payload);
-      return command.storeId ? { kind: 'delete', sequence, command } : invalid(subject, 'no storeId');
-    }
-    if (subject.startsWith('store.status.')) {
-      const event = decode(StoreStatusChangedSchema, payload);
-      return event.storeId && event.step !== Step.UNSPECIFIED
-        ? { kind: 'status', sequence, event }
-        : invalid(subject, 'no storeId or step');
-    }
-  } catch (error) {
-    if (error instanceof PoisonMessageError) throw error;
-    throw new PoisonMessageError(`${subject}: ${String(error)}`);
+  if (subject === subjects.createStore) {
+    const command = decodePayload('CreateStoreCommand', () => decode(CreateStoreCommandSchema, payload), ['storeId']);
+    return { kind: 'create', sequence, command };
+  }
+  if (subject === subjects.deleteStore) {
+    const command = decodePayload('DeleteStoreCommand', () => decode(DeleteStoreCommandSchema, payload), ['storeId']);
+    return { kind: 'delete', sequence, command };
+  }
+  if (subject.startsWith('store.status.')) {
+    const event = decodePayload('StoreStatusChanged', () => decode(StoreStatusChangedSchema, payload), [
+      'storeId',
+      'step',
+    ]);
+    return { kind: 'status', sequence, event };
   }
   return undefined;
-}
-
-function invalid(subject: string, why: string): never {
-  throw new PoisonMessageError(`${subject}: ${why}`);
 }

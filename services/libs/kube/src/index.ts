@@ -4,16 +4,7 @@ export { Helm, HelmError } from './helm';
 export type { HelmOptions, HelmRelease } from './helm';
 export { ResilientInformer } from './informer';
 export type { ResilientInformerOptions } from './informer';
-export {
-  conditionOf,
-  labels,
-  namespaceOf,
-  STORE,
-  STORE_FINALIZER,
-  storeLabels,
-  storeNameOf,
-  withCondition,
-} from './store';
+export { labels, namespaceOf, STORE, STORE_FINALIZER, storeLabels, storeNameOf, withCondition } from './store';
 export type {
   ConditionStatus,
   ConditionType,

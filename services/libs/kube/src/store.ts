@@ -97,7 +97,3 @@ export function withCondition(
   else list.push(condition);
   return list;
 }
-
-export function conditionOf(store: Store, type: ConditionType): StoreCondition | undefined {
-  return store.status?.conditions?.find((c) => c.type === type);
-}

@@ -66,10 +66,6 @@ export class WorkQueue {
     this.timers.set(key, { timer, due });
   }
 
-  get length(): number {
-    return this.queue.length;
-  }
-
   /** Stops taking keys and waits for the ones being handled. */
   async shutdown(): Promise<void> {
     this.stopped = true;

@@ -2,6 +2,7 @@ export { DEAD_LETTER_STREAM, defineStream } from './streams';
 export type { StreamDefinition } from './streams';
 export { DeadLetterHeader, deadLetterSubject } from './dead-letter';
 export { PoisonMessageError, PublishError } from './errors';
+export { decodePayload } from './payload';
 export type { PublishFailureReason } from './errors';
 export { MessagingHealthIndicator } from './health';
 export { isRevisionConflict } from './kv';

@@ -4,12 +4,11 @@ import {
   CreateStoreCommand,
   CreateStoreCommandSchema,
   decode,
-  Engine,
   Step,
   StoreStatusChanged,
   StoreStatusChangedSchema,
 } from '@urumi/contracts';
-import { JetStreamErrorFilter, PoisonMessageError } from '@urumi/messaging';
+import { decodePayload, JetStreamErrorFilter } from '@urumi/messaging';
 import { QuotaService } from './quota.service';
 import { QuotaSubjects } from './quota.subjects';
 
@@ -40,25 +39,14 @@ export function quotaController(subjects: QuotaSubjects): Type<unknown> {
 
 /** A command that can never be decided is poison: it is dead-lettered rather than retried. */
 export function parseCreateCommand(payload: unknown): CreateStoreCommand {
-  let command: CreateStoreCommand;
-  try {
-    command = decode(CreateStoreCommandSchema, payload);
-  } catch {
-    throw new PoisonMessageError('the payload is not a CreateStoreCommand');
-  }
-  const missing = (['storeId', 'name', 'owner'] as const).filter((field) => !command[field]);
-  if (missing.length > 0) throw new PoisonMessageError(`the CreateStoreCommand has no ${missing.join(', ')}`);
-  if (command.engine === Engine.UNSPECIFIED) throw new PoisonMessageError('the CreateStoreCommand has no engine');
-  return command;
+  return decodePayload('CreateStoreCommand', () => decode(CreateStoreCommandSchema, payload), [
+    'storeId',
+    'name',
+    'owner',
+    'engine',
+  ]);
 }
 
 export function parseStatusChange(payload: unknown): StoreStatusChanged {
-  let event: StoreStatusChanged;
-  try {
-    event = decode(StoreStatusChangedSchema, payload);
-  } catch {
-    throw new PoisonMessageError('the payload is not a StoreStatusChanged');
-  }
-  if (!event.storeId) throw new PoisonMessageError('the StoreStatusChanged has no storeId');
-  return event;
+  return decodePayload('StoreStatusChanged', () => decode(StoreStatusChangedSchema, payload), ['storeId']);
 }

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { V1ConfigMap, V1Deployment, V1Ingress, V1NetworkPolicy, V1PolicyRule } from '@kubernetes/client-node';
+import { loadYaml } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1NetworkPolicy,
+  V1PolicyRule,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
 import { SERVICE_NODE_FLAGS, testSandbox, versions } from '@urumi/sandbox';
 import { containersOf, Manifest, parseManifests, podsFor, podTemplates } from './engine-chart';
 
@@ -54,6 +63,17 @@ function find<T>(manifests: readonly Manifest[], kind: string, name: string): T 
 function envOf(deployment: V1Deployment): Record<string, string> {
   const [container] = deployment.spec!.template.spec!.containers;
   return Object.fromEntries((container!.env ?? []).map((e) => [e.name, e.value ?? '']));
+}
+
+interface Images {
+  image?: { repository?: string };
+}
+type EngineValues = Record<string, Images & { mariadb?: Images; postgres?: Images; redis?: Images }>;
+
+/** The provisioner's engine value overrides, as the files in its ConfigMap hold them. */
+function engineValuesOf(manifests: readonly Manifest[]): EngineValues {
+  const data = find<V1ConfigMap>(manifests, 'ConfigMap', 'urumi-provisioner-engine-values').data ?? {};
+  return Object.fromEntries(Object.entries(data).map(([file, text]) => [file.replace(/\.yaml$/, ''), loadYaml(text)]));
 }
 
 function tokensFile(): string {
@@ -124,7 +144,10 @@ describe('platform chart', () => {
         const deployment = find<V1Deployment>(manifests, 'Deployment', `urumi-${service}`);
         const container = deployment.spec!.template.spec!.containers[0]!;
         const env = envOf(deployment);
-        expect(container.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: PORTS[service] })]);
+        expect(container.ports).toEqual([
+          expect.objectContaining({ name: 'http', containerPort: PORTS[service] }),
+          ...(service === 'gateway' ? [expect.objectContaining({ name: 'metrics', containerPort: 9090 })] : []),
+        ]);
         expect([container.livenessProbe?.httpGet?.path, container.readinessProbe?.httpGet?.path]).toEqual([
           '/healthz',
           '/readyz',
@@ -133,7 +156,13 @@ describe('platform chart', () => {
           [`${service.toUpperCase()}_HOST`]: '0.0.0.0',
           [`${service.toUpperCase()}_PORT`]: String(PORTS[service]),
           NATS_URL: 'nats://urumi-nats.urumi-system.svc.cluster.local:4222',
+          // Its own NATS user; as many copies of each stream as there are NATS servers.
+          NATS_USER: service,
+          NATS_REPLICAS: flavour === 'prod' ? '3' : '1',
           NODE_OPTIONS: nodeOptions,
+        });
+        expect(container.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom).toEqual({
+          secretKeyRef: { name: 'urumi-nats-auth', key: service },
         });
         // Only the operators get a token for the API server.
         const operator = service === 'provisioner' || service === 'cleanup';
@@ -141,6 +170,30 @@ describe('platform chart', () => {
       }
       // The images run with the same heap flags when started without the chart.
       expect(dockerfile).toContain(`NODE_OPTIONS="${nodeOptions}"`);
+    });
+
+    it("mounts each engine's value overrides into the provisioner, restarting it when they change", () => {
+      const pod = find<V1Deployment>(manifests, 'Deployment', 'urumi-provisioner').spec!.template;
+      expect(pod.spec!.volumes).toContainEqual({
+        name: 'engine-values',
+        configMap: { name: 'urumi-provisioner-engine-values' },
+      });
+      expect(pod.spec!.containers[0]!.volumeMounts).toContainEqual({
+        name: 'engine-values',
+        mountPath: envOf({ spec: { template: pod } } as V1Deployment)['ENGINE_VALUES_DIR'],
+        readOnly: true,
+      });
+      expect(pod.metadata?.annotations?.['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
+    });
+
+    it("keeps the gateway's /metrics off its Service and the Ingress", () => {
+      const service = find<V1Service>(manifests, 'Service', 'urumi-gateway');
+      expect(service.spec!.ports!.map((port) => port.targetPort)).toEqual(['http']);
+      const ingress = find<V1Ingress>(manifests, 'Ingress', 'urumi-console');
+      const backends = ingress.spec!.rules!.flatMap((rule) => rule.http!.paths.map((path) => path.backend.service));
+      expect(backends).toEqual([{ name: 'urumi-gateway', port: { name: 'http' } }]);
+      const gateway = envOf(find<V1Deployment>(manifests, 'Deployment', 'urumi-gateway'));
+      expect(gateway['GATEWAY_METRICS_PORT']).toBe('9090');
     });
 
     it('runs one provisioner and one cleanup, each replaced with Recreate (single writer)', () => {
@@ -195,6 +248,14 @@ describe('platform chart', () => {
           ALLOWED_ORIGINS: 'http://console.127.0.0.1.nip.io',
           STORE_URL_SCHEME: 'http',
         });
+        const provisioner = find<V1Deployment>(manifests, 'Deployment', 'urumi-provisioner');
+        expect(envOf(provisioner)).toMatchObject({
+          STORE_TLS: 'none',
+          STORE_STORAGE_CLASS: '',
+          ENGINE_VALUES_DIR: '/etc/urumi/engine-values',
+        });
+        expect(envOf(provisioner)['STORE_TLS_CLUSTER_ISSUER']).toBeUndefined();
+        expect(engineValuesOf(manifests)).toEqual({ woocommerce: {}, medusa: {} });
         const ingress = find<V1Ingress>(manifests, 'Ingress', 'urumi-console');
         expect(ingress.spec?.tls).toBeUndefined();
         expect(ingress.spec?.rules?.[0]?.host).toBe('console.127.0.0.1.nip.io');
@@ -221,10 +282,23 @@ describe('platform chart', () => {
         });
         expect(gateway['AUTH_TOKENS_FILE']).toBeUndefined();
         expect(envOf(find<V1Deployment>(manifests, 'Deployment', 'urumi-provisioner'))).toMatchObject({
-          STORE_URL_SCHEME: 'https',
+          STORE_TLS: 'cert-manager',
+          STORE_TLS_CLUSTER_ISSUER: 'letsencrypt-prod',
+          STORE_STORAGE_CLASS: 'hcloud-volumes',
+          ENGINE_VALUES_DIR: '/etc/urumi/engine-values',
           INGRESS_CLASS: 'traefik',
           INGRESS_NAMESPACE: 'kube-system',
         });
+        const engineValues = engineValuesOf(manifests);
+        for (const repository of [
+          engineValues['woocommerce']?.image?.repository,
+          engineValues['woocommerce']?.mariadb?.image?.repository,
+          engineValues['medusa']?.image?.repository,
+          engineValues['medusa']?.postgres?.image?.repository,
+          engineValues['medusa']?.redis?.image?.repository,
+        ]) {
+          expect(repository).toMatch(/^ghcr\.io\/acme\//);
+        }
         const ingress = find<V1Ingress>(manifests, 'Ingress', 'urumi-console');
         expect(ingress.metadata?.annotations).toMatchObject({
           'cert-manager.io/cluster-issuer': 'letsencrypt-prod',
@@ -240,7 +314,7 @@ describe('platform chart', () => {
           volumeClaimTemplates: { spec: { storageClassName?: string } }[];
         };
         expect(nats.replicas).toBe(3);
-        expect(nats.volumeClaimTemplates[0]!.spec.storageClassName).toBeTruthy();
+        expect(nats.volumeClaimTemplates[0]!.spec.storageClassName).toBe('hcloud-volumes');
         const conf = find<V1ConfigMap>(manifests, 'ConfigMap', 'urumi-nats-config').data!['nats.conf']!;
         for (const i of [0, 1, 2]) {
           expect(conf).toContain(`nats://urumi-nats-${i}.urumi-nats-headless.urumi-system.svc.cluster.local:6222`);
@@ -298,6 +372,24 @@ describe('platform chart', () => {
     }
   });
 
+  it("gives the gateway the stores' URL scheme from stores.tls.mode, as the provisioner derives it", async () => {
+    const schemes: Record<string, string> = {};
+    for (const mode of ['none', 'default-certificate', 'cert-manager']) {
+      const rendered = await render(
+        'urumi',
+        'urumi-system',
+        '--show-only',
+        'templates/gateway.yaml',
+        '--set',
+        `stores.tls.mode=${mode},stores.tls.clusterIssuer=letsencrypt-prod`,
+      );
+      schemes[mode] = envOf(find<V1Deployment>(parseManifests(rendered), 'Deployment', 'urumi-gateway'))[
+        'STORE_URL_SCHEME'
+      ]!;
+    }
+    expect(schemes).toEqual({ none: 'http', 'default-certificate': 'https', 'cert-manager': 'https' });
+  });
+
   it('has a values schema that rejects a misspelled or impossible value', async () => {
     const schemaError = /values don't meet the specifications of the schema/;
     await expect(render('urumi', 'urumi-system', '--set', 'provisioner.worker=8')).rejects.toThrow(
@@ -305,6 +397,11 @@ describe('platform chart', () => {
     );
     await expect(render('urumi', 'urumi-system', '--set', 'nats.replicas=2')).rejects.toThrow(schemaError);
     await expect(render('urumi', 'urumi-system', '--set', 'auth.mode=oidc')).rejects.toThrow(schemaError);
+    await expect(render('urumi', 'urumi-system', '--set', 'stores.tls.mode=https')).rejects.toThrow(schemaError);
+    await expect(render('urumi', 'urumi-system', '--set', 'stores.tls.mode=cert-manager')).rejects.toThrow(schemaError);
+    await expect(render('urumi', 'urumi-system', '--set', 'stores.engineValues.magento.image.tag=1')).rejects.toThrow(
+      /additional properties 'magento' not allowed/,
+    );
     await expect(
       render('urumi', 'urumi-system', '--set', 'quota.limits.ownerOverrides.alice.maxStores=1'),
     ).rejects.toThrow(/additional properties 'maxStores' not allowed/);
@@ -347,6 +444,7 @@ describe('platform chart', () => {
 
     expect(install).toContain('STATUS: deployed');
     expect(install).toContain('http://console.127.0.0.1.nip.io/');
+    expect(install).toContain('Stores are served at http://<name>.127.0.0.1.nip.io');
     expect(install).toContain(`get secret urumi-tokens`);
     await kubectl(['wait', '--for=condition=Established', 'crd/stores.urumi.dev', '--timeout=30s']);
     const pods = JSON.parse(await kubectl(['get', 'pods', '-n', ns, '-o', 'json'])) as {
@@ -372,6 +470,11 @@ describe('platform chart', () => {
         ) as V1Deployment,
       )['PROVISIONER_WORKERS'];
     expect(await workers()).toBe('4');
+    // The NATS passwords the install generated: every later revision must keep them (services and NATS agree).
+    const natsPasswords = async () =>
+      (JSON.parse(await kubectl(['get', 'secret', `${release}-nats-auth`, '-n', ns, '-o', 'json'])) as V1Secret).data;
+    const generated = await natsPasswords();
+    expect(Object.keys(generated ?? {}).sort()).toEqual(['cleanup', 'gateway', 'provisioner', 'quota']);
 
     await helm([
       'upgrade',
@@ -387,10 +490,12 @@ describe('platform chart', () => {
       '--timeout=90s',
     ]);
     expect(await workers()).toBe('12');
+    expect(await natsPasswords()).toEqual(generated);
     await kubectl(['rollout', 'status', `deployment/${release}-provisioner`, '-n', ns, '--timeout=60s']);
 
     await helm(['rollback', release, '1', '-n', ns, '--wait', '--timeout=90s']);
     expect(await workers()).toBe('4');
+    expect(await natsPasswords()).toEqual(generated);
     const history = JSON.parse(await helm(['history', release, '-n', ns, '-o', 'json'])) as {
       revision: number;
       status: string;

@@ -12,6 +12,11 @@ mkdir -p "$target/nats" "$target/stores"
 log() { printf '[backup] %s\n' "$*" >&2; }
 
 log "NATS JetStream → $target/nats"
+# As the cleanup service's NATS user (deploy/README.md, "NATS credentials"); the nats CLI reads these variables.
+auth_secret=${URUMI_NATS_AUTH_SECRET:-${RELEASE}-nats-auth}
+NATS_USER=cleanup
+NATS_PASSWORD=$(kubectl -n "$NAMESPACE" get secret "$auth_secret" -o jsonpath='{.data.cleanup}' | base64 -d)
+export NATS_USER NATS_PASSWORD
 kubectl -n "$NAMESPACE" port-forward "svc/${RELEASE}-nats" 14222:4222 >/dev/null &
 forward=$!
 trap 'kill "$forward" 2>/dev/null || true' EXIT

@@ -38,6 +38,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- /* The client URL every service connects to (the NATS Service; clients learn the other cluster members from it). */ -}}
+{{- /* The Secret with each service's NATS password (nats.auth). */ -}}
+{{- define "platform.natsAuthSecret" -}}
+{{ .Values.nats.auth.existingSecret | default (printf "%s-auth" (include "platform.natsName" .)) }}
+{{- end -}}
+
+{{- /* The services that connect to NATS, each as its own user. */ -}}
+{{- define "platform.natsUsers" -}}
+{{ list "gateway" "quota" "provisioner" "cleanup" | toJson }}
+{{- end -}}
+
 {{- define "platform.natsUrl" -}}
 nats://{{ include "platform.natsName" . }}.{{ .Release.Namespace }}.svc.{{ .Values.clusterDomain }}:4222
 {{- end -}}
@@ -70,7 +80,7 @@ seccompProfile:
 {{- /*
 One service's Deployment and Service. Call with (dict "root" $ "component" "quota" "port" 8081 "values" $.Values.quota
 "serviceAccount" "urumi-quota" "automount" false "env" (list ...) "volumes" "" "mounts" "" "recreate" false
-"autoscaling" false).
+"autoscaling" false "metricsPort" 0). A metricsPort is a container port of its own, not on the Service.
 */ -}}
 {{- define "platform.service" -}}
 {{- $root := .root -}}
@@ -137,6 +147,11 @@ spec:
             - name: http
               containerPort: {{ .port }}
               protocol: TCP
+            {{- with .metricsPort }}
+            - name: metrics
+              containerPort: {{ . }}
+              protocol: TCP
+            {{- end }}
           env:
             - name: {{ $env }}_HOST
               value: 0.0.0.0
@@ -144,6 +159,15 @@ spec:
               value: {{ .port | quote }}
             - name: NATS_URL
               value: {{ include "platform.natsUrl" $root | quote }}
+            - name: NATS_USER
+              value: {{ .component }}
+            - name: NATS_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "platform.natsAuthSecret" $root }}
+                  key: {{ .component }}
+            - name: NATS_REPLICAS
+              value: {{ $root.Values.nats.replicas | quote }}
             - name: NODE_OPTIONS
               value: {{ $root.Values.nodeOptions | quote }}
             - name: LOG_LEVEL
@@ -216,6 +240,14 @@ http_port: 8222
 # Finish in-flight work and hand clients over before stopping (within terminationGracePeriodSeconds).
 lame_duck_duration: 30s
 lame_duck_grace_period: 10s
+# Each service's own user; the passwords come from the environment (the Secret platform.natsAuthSecret).
+authorization {
+  users: [
+    {{- range $user := include "platform.natsUsers" . | fromJsonArray }}
+    { user: {{ $user }}, password: ${{ printf "NATS_PASSWORD_%s" (upper $user) }} }
+    {{- end }}
+  ]
+}
 jetstream {
   store_dir: /data
   max_memory_store: {{ include "platform.natsBytes" $v.jetstream.maxMemoryStore }}

@@ -14,6 +14,8 @@ export interface GoComponent {
   readonly linkerVariables: (target: ParsedGoMod, releasedAt: string) => Record<string, string>;
   /** Data files shipped in the module that the sandbox needs at run time (module-relative). */
   readonly assets?: readonly string[];
+  /** A main package kept in this repository (its folder, repository-relative) that uses the module as a library. */
+  readonly main?: string;
 }
 
 function requiredVersion(mod: ParsedGoMod, path: string): string {
@@ -107,6 +109,16 @@ export const components: readonly GoComponent[] = [
     module: 'github.com/bufbuild/buf',
     version: versions.buf,
     binaries: { buf: 'github.com/bufbuild/buf/cmd/buf' },
+    linkerVariables: () => ({}),
+  },
+  {
+    // `docker build --check` without Docker: BuildKit's Dockerfile parser and linter (deploy/images/test).
+    name: 'dockerfile-check',
+    module: 'github.com/moby/buildkit',
+    version: versions.buildkit,
+    main: 'deploy/images/dockerfile-check',
+    // The main package is the wrapper module itself.
+    binaries: { 'dockerfile-check': 'urumi.local/sandbox/dockerfile-check' },
     linkerVariables: () => ({}),
   },
 ];

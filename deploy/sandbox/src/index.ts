@@ -1,3 +1,5 @@
+export { NatsCluster } from './nats-cluster';
+export type { NatsClusterOptions, NatsServerPorts } from './nats-cluster';
 export { Platform, PLATFORM_NAMESPACE, SERVICE_NODE_FLAGS, SERVICES } from './platform';
 export type { PlatformInfo, PlatformOptions, ServiceName } from './platform';
 export { Sandbox, conventionalPorts } from './sandbox';

@@ -40,6 +40,8 @@ interface ServiceSpec {
 /** What a running platform offers: where to reach it and who may sign in. */
 export interface PlatformInfo {
   readonly gatewayUrl: string;
+  /** The gateway's Prometheus endpoint (its own port, as in the cluster). */
+  readonly metricsUrl: string;
   readonly users: readonly SeededUser[];
 }
 
@@ -63,8 +65,9 @@ export class Platform {
     const users = await ensureTokens(tokensFile, this.options.users);
     const identities = await installPlatformResources(this.sandbox);
 
-    const [gatewayPort, quotaPort, provisionerPort, cleanupPort] = [
+    const [gatewayPort, metricsPort, quotaPort, provisionerPort, cleanupPort] = [
       this.options.gatewayPort ?? (await freePort()),
+      await freePort(),
       await freePort(),
       await freePort(),
       await freePort(),
@@ -75,7 +78,13 @@ export class Platform {
     // The gateway first: it creates the streams the other services consume.
     this.specs.set('gateway', {
       service: 'gateway',
-      env: { ...common, GATEWAY_PORT: String(gatewayPort), AUTH_MODE: 'tokens', AUTH_TOKENS_FILE: tokensFile },
+      env: {
+        ...common,
+        GATEWAY_PORT: String(gatewayPort),
+        GATEWAY_METRICS_PORT: String(metricsPort),
+        AUTH_MODE: 'tokens',
+        AUTH_TOKENS_FILE: tokensFile,
+      },
       readyUrl: `${gatewayUrl}/readyz`,
     });
     this.specs.set('quota', {
@@ -96,7 +105,7 @@ export class Platform {
     const wanted = new Set(this.options.services ?? SERVICES);
     for (const name of SERVICES) if (!wanted.has(name)) this.specs.delete(name);
     for (const name of this.specs.keys()) await this.launch(name);
-    return { gatewayUrl, users };
+    return { gatewayUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, users };
   }
 
   /** SIGKILL, as a crash would: no drain, no acks for what was in flight. */

@@ -16,13 +16,14 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
-  const { gatewayUrl, users } = await platform.start();
+  const { gatewayUrl, metricsUrl, users } = await platform.start();
   const admin = users.find((u) => u.role === 'admin');
   console.log(`
 Urumi is running.
   Console        ${gatewayUrl}/
   API            ${gatewayUrl}/api/v1/stores      (OpenAPI: ${gatewayUrl}/api/docs)
   Live status    ${gatewayUrl.replace('http', 'ws')}/api/v1/live
+  Metrics        ${metricsUrl}
   Kubernetes     ${versions.kubernetes}   export KUBECONFIG=${sandbox.kubeconfig}
   NATS           ${await sandbox.natsUrl()}
   Sign in as admin with this token (tenants alice and bob are in ${sandbox.stateDir}/tokens.json):

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { components, GoComponent } from './components';
 import { exec } from './exec';
 import { goBinaryName, linkerVariables, parseGoMod, renderGoMod, renderToolsGo, wrapperReplaces } from './gomod';
 import { formatDuration, log, withHeartbeat } from './log';
-import { cacheRoot } from './paths';
+import { cacheRoot, repoRoot } from './paths';
 
 const MINIMUM_GO = { major: 1, minor: 26 };
 
@@ -55,6 +55,15 @@ async function download(module: string, version: string): Promise<ModuleDownload
   return JSON.parse(stdout) as ModuleDownload;
 }
 
+/** The Go sources of a main package kept in this repository, by file name. */
+async function mainSources(dir: string): Promise<Record<string, string>> {
+  const names = (await readdir(join(repoRoot, dir))).filter((n) => n.endsWith('.go') && !n.endsWith('_test.go')).sort();
+  if (names.length === 0) throw new Error(`${dir} has no Go sources`);
+  return Object.fromEntries(
+    await Promise.all(names.map(async (n) => [n, await readFile(join(repoRoot, dir, n), 'utf8')])),
+  );
+}
+
 function installDir(component: GoComponent, recipeHash: string): string {
   return join(cacheRoot(), `${component.name}-${component.version}-${recipeHash}`);
 }
@@ -65,12 +74,15 @@ async function buildComponent(component: GoComponent, goVersion: string): Promis
   const releasedAt = (JSON.parse(await readFile(target.Info, 'utf8')) as { Time: string }).Time;
   const ldflags = ['-s', '-w', ...linkerVariables(component.linkerVariables(mod, releasedAt))].join(' ');
   const replaces = component.releaseVersionOf ? wrapperReplaces(mod, component.releaseVersionOf) : [];
+  const sources = component.main ? await mainSources(component.main) : undefined;
   const recipe = JSON.stringify({
     goVersion,
     ldflags,
     replaces,
     binaries: component.binaries,
     assets: component.assets,
+    // Editing a main kept in the repository rebuilds it.
+    main: sources && createHash('sha256').update(JSON.stringify(sources)).digest('hex'),
   });
   const dir = installDir(component, createHash('sha256').update(recipe).digest('hex').slice(0, 12));
   if (existsSync(join(dir, 'recipe.json'))) return dir;
@@ -89,7 +101,11 @@ async function buildComponent(component: GoComponent, goVersion: string): Promis
   await rm(workDir, { recursive: true, force: true });
   await mkdir(workDir, { recursive: true });
   await writeFile(join(workDir, 'go.mod'), renderGoMod(wrapper));
-  await writeFile(join(workDir, 'tools.go'), renderToolsGo(wrapper));
+  if (sources) {
+    for (const [name, text] of Object.entries(sources)) await writeFile(join(workDir, name), text);
+  } else {
+    await writeFile(join(workDir, 'tools.go'), renderToolsGo(wrapper));
+  }
 
   let downloads = 0;
   await withHeartbeat(

@@ -1,4 +1,7 @@
-/** Pinned versions of everything the sandbox builds (and buf, which lints and generates the contracts). Bump here, and the cache key changes with it. */
+/**
+ * Pinned versions of everything the sandbox builds (and buf, which lints and generates the contracts; BuildKit, whose
+ * Dockerfile frontend checks the Dockerfiles). Bump here, and the cache key changes with it.
+ */
 export const versions = {
   kubernetes: 'v1.36.3',
   etcd: 'v3.6.16',
@@ -6,4 +9,5 @@ export const versions = {
   helm: 'v3.22.0',
   natsServer: 'v2.15.2',
   buf: 'v1.75.0',
+  buildkit: 'v0.34.2',
 } as const;

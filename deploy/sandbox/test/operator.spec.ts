@@ -450,6 +450,73 @@ describe('the store operator (provisioner and cleanup)', () => {
     });
   });
 
+  describe('a provisioner configured for production: TLS from cert-manager, a StorageClass', () => {
+    const storageClass = 'urumi-test-ssd';
+    const ns = 'store-secure-shop';
+    // The same platform, its provisioner replaced by one with production settings.
+    const production = new Platform(sandbox, {
+      users,
+      services: ['provisioner'],
+      env: {
+        LOG_LEVEL: 'info',
+        RESYNC_SECONDS: '5',
+        STORE_TLS: 'cert-manager',
+        STORE_TLS_CLUSTER_ISSUER: 'letsencrypt-test',
+        STORE_STORAGE_CLASS: storageClass,
+      },
+      output: (line) => logs.push(line),
+    });
+
+    beforeAll(async () => {
+      await sandbox.kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'storage.k8s.io/v1',
+          kind: 'StorageClass',
+          metadata: { name: storageClass },
+          provisioner: 'kubernetes.io/host-path',
+          reclaimPolicy: 'Delete',
+          volumeBindingMode: 'Immediate',
+        }),
+      );
+      await sut.kill('provisioner');
+      await production.start();
+    });
+
+    afterAll(async () => {
+      await production.stop();
+      await sut.launch('provisioner');
+      await kubectl('delete', 'storageclass', storageClass, '--ignore-not-found');
+    });
+
+    it('serves the store over TLS, lets the ACME solver in, and puts its volumes on the StorageClass', async () => {
+      const id = await create('paul', 'secure-shop');
+      await untilStep('paul', id, 'ready');
+
+      const ingress = await kubeJson<{
+        metadata: { annotations?: Record<string, string> };
+        spec: { tls?: { hosts: string[]; secretName?: string }[] };
+      }>('get', 'ingress', 'storefront', '-n', ns);
+      expect(ingress.metadata.annotations).toMatchObject({ 'cert-manager.io/cluster-issuer': 'letsencrypt-test' });
+      expect(ingress.spec.tls).toEqual([{ hosts: ['secure-shop.127.0.0.1.nip.io'], secretName: 'storefront-tls' }]);
+      const solver = await kubeJson<NetworkPolicy>('get', 'networkpolicy', 'allow-acme-http01-solver', '-n', ns);
+      expect(solver.spec.podSelector).toEqual({ matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } });
+      const pvcs = await kubeJson<KubeList<{ spec: { storageClassName?: string }; status: { phase: string } }>>(
+        'get',
+        'pvc',
+        '-n',
+        ns,
+      );
+      expect(pvcs.items.length).toBeGreaterThan(0);
+      expect(pvcs.items.map((p) => [p.spec.storageClassName, p.status.phase])).toEqual(
+        pvcs.items.map(() => [storageClass, 'Bound']),
+      );
+
+      await api('paul', 'DELETE', `/api/v1/stores/${id}`);
+      await untilGone('paul', id);
+    });
+  });
+
   describe('RBAC: each service is refused what it must not do', () => {
     const can = async (account: string, ...args: string[]) =>
       (

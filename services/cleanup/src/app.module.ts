@@ -1,9 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { streams } from '@urumi/contracts';
 import { KubeClients, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
-import { defineStream, MessagingHealthIndicator, MessagingModule, NATS_CONNECTION } from '@urumi/messaging';
+import { defineStream, KeyValueBuckets, MessagingHealthIndicator, MessagingModule } from '@urumi/messaging';
 import { OperationsModule } from '@urumi/runtime';
-import type { NatsConnection } from 'nats';
 import { CLEANUP_CONFIG, type CleanupConfig, STORE_LIFECYCLE } from './config';
 import { StoreDeleter, StoreDeleterController } from './store-deleter';
 import { Teardown } from './teardown';
@@ -23,8 +22,8 @@ export class AppModule {
         { provide: KubeClients, useValue: kube },
         {
           provide: STORE_LIFECYCLE,
-          inject: [NATS_CONNECTION],
-          useFactory: (nats: NatsConnection) => StoreLifecycle.open(nats, config.lifecycleBucket),
+          inject: [KeyValueBuckets],
+          useFactory: (buckets: KeyValueBuckets) => StoreLifecycle.open(buckets, config.lifecycleBucket),
         },
         StoreEventPublisher,
         StoreDeleter,
@@ -36,7 +35,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         operator,
-        MessagingModule.forRoot({ servers: config.natsUrl, name: 'cleanup', streams: [defineStream(streams.stores)] }),
+        MessagingModule.forRoot({ nats: config.nats, name: 'cleanup', streams: [defineStream(streams.stores)] }),
         OperationsModule.forRoot({
           service: 'cleanup',
           imports: [operator],

@@ -14,7 +14,7 @@ export async function createCleanupApp(
 ): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.forRoot(config, kube), logger === undefined ? {} : { logger });
   app.connectMicroservice<MicroserviceOptions>({
-    strategy: new JetStreamServer({ servers: config.natsUrl, stream: streams.stores.name, durablePrefix: 'cleanup' }),
+    strategy: new JetStreamServer({ nats: config.nats, stream: streams.stores.name, durablePrefix: 'cleanup' }),
   });
   return app;
 }

@@ -1,10 +1,11 @@
 import { buckets } from '@urumi/contracts';
 import { envInt, envString } from '@urumi/runtime';
+import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
 
 export interface CleanupConfig {
   readonly host: string;
   readonly port: number;
-  readonly natsUrl: string;
+  readonly nats: NatsSettings;
   /** Stores torn down at the same time. */
   readonly workers: number;
   readonly helmBinary: string;
@@ -21,7 +22,7 @@ export function cleanupConfigFromEnv(env: NodeJS.ProcessEnv): CleanupConfig {
   return {
     host: envString(env, 'CLEANUP_HOST', '127.0.0.1'),
     port: envInt(env, 'CLEANUP_PORT', 8083, { min: 1, max: 65535 }),
-    natsUrl: envString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
+    nats: natsSettingsFromEnv(env),
     workers: envInt(env, 'CLEANUP_WORKERS', 4, { min: 1, max: 64 }),
     helmBinary: envString(env, 'HELM_BINARY', 'helm'),
     sweepMs: envInt(env, 'SWEEP_SECONDS', 60, { min: 1 }) * 1000,

@@ -32,12 +32,14 @@ export class AppModule {
       imports: [
         GatewayConfigModule.forRoot(config.gateway),
         MessagingModule.forRoot({
-          servers: config.gateway.natsUrl,
+          nats: config.gateway.nats,
           name: 'gateway',
           streams: [defineStream(streams.stores), defineStream(streams.audit)],
         }),
         OperationsModule.forRoot({
           service: 'gateway',
+          // Off the port the Ingress publishes.
+          metrics: { host: config.gateway.host, port: config.gateway.metricsPort },
           imports: [ReadModelModule],
           inject: [MessagingHealthIndicator, ReadModel],
           readiness: (nats: MessagingHealthIndicator, readModel: ReadModel) => ({

@@ -53,7 +53,7 @@ export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpress
   app.connectMicroservice({
     // The projector applies events in stream order: one at a time.
     strategy: new JetStreamServer({
-      servers: gateway.natsUrl,
+      nats: gateway.nats,
       durablePrefix: 'gateway',
       stream: 'STORES',
       concurrency: 1,

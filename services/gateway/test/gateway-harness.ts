@@ -33,6 +33,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ha
     AUTH_MODE: 'tokens',
     AUTH_TOKENS_FILE: tokensFile,
     GATEWAY_PORT: '8080',
+    GATEWAY_METRICS_PORT: '0',
     ALLOWED_ORIGINS: 'http://console.test',
     LOG_LEVEL: 'warn',
     // Generous, so polling tests don't trip them; the rate-limit test sets its own.

@@ -8,6 +8,7 @@ import {
   subjects,
   timestampNow,
 } from '@urumi/contracts';
+import { MetricsServer } from '@urumi/runtime';
 import { connect, headers, NatsConnection } from 'nats';
 import request from 'supertest';
 import { bearer, Harness, startGateway, uniqueStoreName } from './gateway-harness';
@@ -79,13 +80,18 @@ describe('stores API', () => {
       expect(res.status).toBe(401);
     });
 
-    it('leaves the operational endpoints open', async () => {
+    it('leaves the operational endpoints open, with /metrics on its own port', async () => {
       expect((await http().get('/healthz')).status).toBe(200);
       expect((await http().get('/readyz')).body).toMatchObject({
         status: 'ready',
         checks: { nats: true, readModel: true },
       });
-      expect((await http().get('/metrics')).text).toContain('http_request_duration_seconds');
+      // Not on the public port (whatever the console's fallback answers there), only on the metrics port.
+      expect((await http().get('/metrics')).text).not.toContain('http_request_duration_seconds');
+      const metricsPort = sut.app.get(MetricsServer).port;
+      expect((await request(`http://127.0.0.1:${metricsPort}`).get('/metrics')).text).toContain(
+        'http_request_duration_seconds',
+      );
       expect((await http().get('/api/docs/openapi.json')).body.paths).toHaveProperty(['/api/v1/stores']);
     });
   });

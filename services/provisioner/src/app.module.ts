@@ -1,9 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { streams } from '@urumi/contracts';
 import { KubeClients, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
-import { defineStream, MessagingHealthIndicator, MessagingModule, NATS_CONNECTION } from '@urumi/messaging';
+import { defineStream, KeyValueBuckets, MessagingHealthIndicator, MessagingModule } from '@urumi/messaging';
 import { OperationsModule } from '@urumi/runtime';
-import type { NatsConnection } from 'nats';
 import type { ProvisionerConfig } from './config';
 import { readEngineCharts } from './engines';
 import { StoreReconciler } from './reconciler';
@@ -26,8 +25,8 @@ export class AppModule {
         { provide: ENGINE_CHARTS, useValue: readEngineCharts(config.chartsDir) },
         {
           provide: STORE_LIFECYCLE,
-          inject: [NATS_CONNECTION],
-          useFactory: (nats: NatsConnection) => StoreLifecycle.open(nats, config.lifecycleBucket),
+          inject: [KeyValueBuckets],
+          useFactory: (buckets: KeyValueBuckets) => StoreLifecycle.open(buckets, config.lifecycleBucket),
         },
         StoreEventPublisher,
         StoreCreator,
@@ -40,7 +39,7 @@ export class AppModule {
       imports: [
         operator,
         MessagingModule.forRoot({
-          servers: config.natsUrl,
+          nats: config.nats,
           name: 'provisioner',
           streams: [defineStream(streams.stores)],
         }),

@@ -2,21 +2,37 @@ import { buckets } from '@urumi/contracts';
 import { ConfigError, envInt, envString } from '@urumi/runtime';
 import { resolve } from 'node:path';
 import type { Plan } from '@urumi/kube';
+import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
+import { readEngineValues } from './engine-values';
+
+/**
+ * How store Ingresses are served: plain http; https with the ingress controller's default (wildcard)
+ * certificate; or https with a certificate per store that cert-manager issues from a ClusterIssuer.
+ */
+export type StoreTls =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'default-certificate' }
+  | { readonly mode: 'cert-manager'; readonly clusterIssuer: string };
 
 export interface ProvisionerConfig {
   readonly host: string;
   readonly port: number;
-  readonly natsUrl: string;
+  readonly nats: NatsSettings;
   /** Stores reconciled at the same time. */
   readonly workers: number;
   /** Stores are served at <name>.<baseDomain>. */
   readonly baseDomain: string;
-  /** http locally; https where cert-manager issues certificates. */
+  readonly tls: StoreTls;
+  /** Follows `tls`: http without it, https with it. */
   readonly urlScheme: 'http' | 'https';
+  /** The StorageClass of the stores' volumes; empty: the cluster's default. */
+  readonly storageClass: string;
   readonly plan: Plan;
   /** Where the engine charts (charts/store-<engine>) are. */
   readonly chartsDir: string;
   readonly helmBinary: string;
+  /** Engine → values installed under the provisioner's own (ENGINE_VALUES_DIR/<engine>.yaml): registry, images, resources. */
+  readonly engineValues: ReadonlyMap<string, Record<string, unknown>>;
   readonly ingressClass: string;
   /** The ingress controller's namespace: the only one whose pods may reach a store. */
   readonly ingressNamespace: string;
@@ -28,24 +44,44 @@ export interface ProvisionerConfig {
 }
 
 export function provisionerConfigFromEnv(env: NodeJS.ProcessEnv): ProvisionerConfig {
-  const scheme = envString(env, 'STORE_URL_SCHEME', 'http');
   const plan = envString(env, 'STORE_PLAN', 'small');
+  const tls = storeTlsFromEnv(env);
+  const engineValuesDir = env['ENGINE_VALUES_DIR']?.trim();
   return {
     host: envString(env, 'PROVISIONER_HOST', '127.0.0.1'),
     port: envInt(env, 'PROVISIONER_PORT', 8082, { min: 1, max: 65535 }),
-    natsUrl: envString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
+    nats: natsSettingsFromEnv(env),
     workers: envInt(env, 'PROVISIONER_WORKERS', 4, { min: 1, max: 64 }),
     baseDomain: envString(env, 'BASE_DOMAIN', '127.0.0.1.nip.io'),
-    urlScheme: oneOf('STORE_URL_SCHEME', scheme, ['http', 'https'] as const),
+    tls,
+    urlScheme: tls.mode === 'none' ? 'http' : 'https',
+    storageClass: envString(env, 'STORE_STORAGE_CLASS', ''),
     plan: oneOf('STORE_PLAN', plan, ['small', 'medium', 'large'] as const),
     chartsDir: resolve(envString(env, 'CHARTS_DIR', 'charts')),
     helmBinary: envString(env, 'HELM_BINARY', 'helm'),
+    engineValues: engineValuesDir ? readEngineValues(resolve(engineValuesDir)) : new Map(),
     ingressClass: envString(env, 'INGRESS_CLASS', 'nginx'),
     ingressNamespace: envString(env, 'INGRESS_NAMESPACE', 'ingress-nginx'),
     provisionTimeoutMs: envInt(env, 'PROVISION_TIMEOUT_SECONDS', 600, { min: 10 }) * 1000,
     resyncMs: envInt(env, 'RESYNC_SECONDS', 60, { min: 5 }) * 1000,
     lifecycleBucket: envString(env, 'LIFECYCLE_BUCKET', buckets.storeLifecycle),
   };
+}
+
+function storeTlsFromEnv(env: NodeJS.ProcessEnv): StoreTls {
+  const mode = oneOf('STORE_TLS', envString(env, 'STORE_TLS', 'none'), [
+    'none',
+    'default-certificate',
+    'cert-manager',
+  ] as const);
+  if (mode !== 'cert-manager') return { mode };
+  const clusterIssuer = env['STORE_TLS_CLUSTER_ISSUER']?.trim();
+  if (!clusterIssuer) {
+    throw new ConfigError(
+      'STORE_TLS_CLUSTER_ISSUER is required when STORE_TLS is cert-manager (the ClusterIssuer to use)',
+    );
+  }
+  return { mode, clusterIssuer };
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {

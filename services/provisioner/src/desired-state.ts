@@ -1,12 +1,17 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { namespaceOf, Store, storeLabels } from '@urumi/kube';
+import type { StoreTls } from './config';
 import type { EngineChart } from './engines';
 import { plans } from './plans';
 
 export interface Fence {
   readonly ingressClass: string;
   readonly ingressNamespace: string;
+  readonly tls: StoreTls;
 }
+
+/** cert-manager's HTTP-01 solver pod, which it runs in the store's namespace while it proves the domain. */
+const ACME_SOLVER = { label: 'acme.cert-manager.io/http01-solver', port: 8089 };
 
 const podSecurityLabels = (level: string) =>
   Object.fromEntries(
@@ -32,8 +37,8 @@ export function namespaceManifest(store: Store, chart: EngineChart): KubernetesO
 /**
  * What fences a store in, applied before anything runs there: a ResourceQuota and a LimitRange sized
  * by plan, and NetworkPolicies that deny everything but DNS, traffic inside the store, and the ingress
- * controller reaching the store's web pods. With no egress allowed beyond those, a store reaches no
- * other store, no platform service and not the API server.
+ * controller reaching the store's web pods (and, with cert-manager, its HTTP-01 solver). With no egress
+ * allowed beyond those, a store reaches no other store, no platform service and not the API server.
  */
 export function guardrailManifests(store: Store, fence: Fence): KubernetesObject[] {
   const namespace = namespaceOf(store.metadata.name);
@@ -45,6 +50,22 @@ export function guardrailManifests(store: Store, fence: Fence): KubernetesObject
     metadata: metadata(name),
     spec,
   });
+  const fromIngressController = {
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': fence.ingressNamespace } },
+  };
+  // The solver fits every plan's quota: one pod (the engines run at most 5 of 10) with cert-manager's default
+  // 10m/64Mi requests and 100m/64Mi limits (the engines leave 100m/256Mi and 200m/512Mi: charts/README.md), and one
+  // Service (at most 3 of 5), which must be ClusterIP: the quota allows no NodePort (deploy/README.md).
+  const acmeSolver =
+    fence.tls.mode === 'cert-manager'
+      ? [
+          policy('allow-acme-http01-solver', {
+            podSelector: { matchLabels: { [ACME_SOLVER.label]: 'true' } },
+            policyTypes: ['Ingress'],
+            ingress: [{ from: [fromIngressController], ports: [{ protocol: 'TCP', port: ACME_SOLVER.port }] }],
+          }),
+        ]
+      : [];
   return [
     { apiVersion: 'v1', kind: 'ResourceQuota', metadata: metadata('store-quota'), spec: { hard: plan.quota } },
     {
@@ -90,22 +111,35 @@ export function guardrailManifests(store: Store, fence: Fence): KubernetesObject
     policy('allow-ingress-controller', {
       podSelector: { matchLabels: { 'urumi.dev/role': 'web' } },
       policyTypes: ['Ingress'],
-      ingress: [
-        { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': fence.ingressNamespace } } }] },
-      ],
+      ingress: [{ from: [fromIngressController] }],
     }),
+    ...acmeSolver,
   ];
 }
 
-/** The store's Ingress: its host routed to the engine chart's `storefront` Service. */
+/**
+ * The store's Ingress: its host routed to the engine chart's `storefront` Service, over TLS with the
+ * controller's default certificate or with one cert-manager issues into the Secret `storefront-tls`.
+ */
 export function ingressManifest(store: Store, fence: Fence): KubernetesObject {
   const namespace = namespaceOf(store.metadata.name);
+  const hosts = [store.spec.domain];
+  const { tls } = fence;
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: { name: 'storefront', namespace, labels: storeLabels(store) },
+    metadata: {
+      name: 'storefront',
+      namespace,
+      labels: storeLabels(store),
+      ...(tls.mode === 'cert-manager' && {
+        annotations: { 'cert-manager.io/cluster-issuer': tls.clusterIssuer },
+      }),
+    },
     spec: {
       ingressClassName: fence.ingressClass,
+      ...(tls.mode === 'default-certificate' && { tls: [{ hosts }] }),
+      ...(tls.mode === 'cert-manager' && { tls: [{ hosts, secretName: 'storefront-tls' }] }),
       rules: [
         {
           host: store.spec.domain,
@@ -124,18 +158,43 @@ export function ingressManifest(store: Store, fence: Fence): KubernetesObject {
   } as KubernetesObject;
 }
 
-/** The values the engine chart is installed with (charts/README.md). */
-export function chartValues(store: Store, urlScheme: string): Record<string, unknown> {
-  return {
+export interface ChartSettings {
+  readonly urlScheme: string;
+  readonly storageClass: string;
+}
+
+/** The values the provisioner sets (charts/README.md): an engine's overrides may set anything else. */
+export const PROVISIONER_VALUES = ['store', 'credentials', 'persistence.storageClass'] as const;
+
+/** The values the engine chart is installed with: the provisioner's own over the engine's overrides. */
+export function chartValues(
+  store: Store,
+  settings: ChartSettings,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return merged(overrides, {
     store: {
       name: store.metadata.name,
       host: store.spec.domain,
-      url: `${urlScheme}://${store.spec.domain}`,
+      url: `${settings.urlScheme}://${store.spec.domain}`,
       adminEmail: `admin@${store.spec.domain}`,
     },
     credentials: { secretName: CREDENTIALS_SECRET },
-    persistence: { storageClass: '' },
-  };
+    persistence: { storageClass: settings.storageClass },
+  });
+}
+
+export const isMapping = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `over` laid on `under` as Helm merges values files: mappings key by key, anything else replaced. */
+function merged(under: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const result = { ...under };
+  for (const [key, value] of Object.entries(over)) {
+    const below = result[key];
+    result[key] = isMapping(value) && isMapping(below) ? merged(below, value) : value;
+  }
+  return result;
 }
 
 export const CREDENTIALS_SECRET = 'store-credentials';

@@ -15,7 +15,7 @@ export async function createProvisionerApp(
   const app = await NestFactory.create(AppModule.forRoot(config, kube), logger === undefined ? {} : { logger });
   app.connectMicroservice<MicroserviceOptions>({
     strategy: new JetStreamServer({
-      servers: config.natsUrl,
+      nats: config.nats,
       stream: streams.stores.name,
       durablePrefix: 'provisioner',
     }),

@@ -191,7 +191,8 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       });
     }
     const namespace = namespaceOf(name);
-    const fence = { ingressClass: this.config.ingressClass, ingressNamespace: this.config.ingressNamespace };
+    const { ingressClass, ingressNamespace, tls } = this.config;
+    const fence = { ingressClass, ingressNamespace, tls };
 
     // What this process applied within a resync period is not applied again on every wake-up (a
     // store waiting for its workload is looked at often); a fence object deleted by hand forgets it.
@@ -211,7 +212,8 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     store = await this.reach(store, Step.SECRETS_READY, 'SecretsReady', 'credentials generated');
     let written = await this.writeStatus(observed, store);
 
-    const values = chartValues(store, this.config.urlScheme);
+    // The engine's overrides are part of the values, so a changed override upgrades the store on its next resync.
+    const values = chartValues(store, this.config, this.config.engineValues.get(chart.engine));
     const revision = digest(`${chart.engine}@${chart.version}\n${JSON.stringify(values)}`);
     if (store.status?.workloadRevision !== revision) {
       await this.installWorkload(namespace, chart, values);

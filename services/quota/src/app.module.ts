@@ -13,7 +13,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        MessagingModule.forRoot({ servers: config.natsUrl, name: 'quota' }),
+        MessagingModule.forRoot({ nats: config.nats, name: 'quota' }),
         QuotaModule.forRoot({ limits: config.limits, bucket: config.bucket, subjects }),
         OperationsModule.forRoot({
           service: 'quota',

@@ -13,7 +13,7 @@ export interface QuotaWiring {
   readonly subjects: QuotaSubjects;
   /** Prefixes the durable consumers' names. */
   readonly durablePrefix: string;
-  readonly consumer?: Omit<JetStreamServerOptions, 'servers' | 'stream' | 'durablePrefix'>;
+  readonly consumer?: Omit<JetStreamServerOptions, 'nats' | 'stream' | 'durablePrefix'>;
 }
 
 export const platformWiring: QuotaWiring = {
@@ -34,7 +34,7 @@ export async function createQuotaApp(
   app.connectMicroservice<MicroserviceOptions>({
     strategy: new JetStreamServer({
       ...wiring.consumer,
-      servers: config.natsUrl,
+      nats: config.nats,
       stream: wiring.stream,
       durablePrefix: wiring.durablePrefix,
     }),

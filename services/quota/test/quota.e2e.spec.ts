@@ -29,7 +29,7 @@ describe(createQuotaApp.name, () => {
     durablePrefix = `quota-${isolation.id}`;
     const config = {
       ...quotaConfigFromEnv({}),
-      natsUrl: isolation.natsUrl,
+      nats: { servers: isolation.natsUrl },
       bucket: isolation.bucket,
       limits: someLimits({ maxActiveStores: 2 }),
     };

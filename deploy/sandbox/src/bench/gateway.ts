@@ -121,8 +121,8 @@ async function statusToWebSocket(
 }
 
 /** Mean time the gateway itself spent per route (its Prometheus histogram), apart from the load generator's view. */
-async function serverSideMeans(gatewayUrl: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+async function serverSideMeans(metricsUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(metricsUrl)).text();
   const totals = new Map<string, { sum: number; count: number }>();
   for (const match of text.matchAll(/^http_request_duration_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
     const [, kind, labels = '', value = '0'] = match;
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     stdio: 'ignore',
   });
   try {
-    const { gatewayUrl } = await platform.start();
+    const { gatewayUrl, metricsUrl } = await platform.start();
     const bareUrl = `http://127.0.0.1:${barePort}/ping`;
     await waitUntil('the bare NestJS app did not start', async () => (await get(bareUrl)).status === 200, 30_000);
 
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     const health = await load(`${gatewayUrl}/healthz`);
     const getOne = await load(`${gatewayUrl}/api/v1/stores/${listed.items[0]?.id ?? 'none'}`, auth(tenant));
 
-    const serverSide = await serverSideMeans(gatewayUrl);
+    const serverSide = await serverSideMeans(metricsUrl);
     log.step('200 more stores, one request at a time');
     const sequentialCreates = await createStores(gatewayUrl, 'one-by-one', 200, 1);
 

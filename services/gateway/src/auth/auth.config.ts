@@ -17,7 +17,7 @@ export const OIDC_ALGORITHMS = [
 export type OidcAlgorithm = (typeof OIDC_ALGORITHMS)[number];
 
 /** Routes of controllers we don't own (OperationsModule's probes and metrics) that answer without a token. */
-export const DEFAULT_PUBLIC_PATHS: readonly string[] = ['/healthz', '/readyz', '/metrics'];
+export const DEFAULT_PUBLIC_PATHS: readonly string[] = ['/healthz', '/readyz'];
 
 interface CommonAuthConfig {
   /** Exact request paths that need no token, besides handlers marked @Public(). Default: DEFAULT_PUBLIC_PATHS. */

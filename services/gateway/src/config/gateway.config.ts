@@ -1,9 +1,12 @@
 import { envInt, envList, envString } from '@urumi/runtime';
+import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
 
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
-  readonly natsUrl: string;
+  /** /metrics listens here, on the same host, off the public port (0: any free port). */
+  readonly metricsPort: number;
+  readonly nats: NatsSettings;
   /** Browser origins allowed to open the live-status WebSocket (and to call the API cross-origin). */
   readonly allowedOrigins: readonly string[];
   /** Stores are served at <name>.<baseDomain>. */
@@ -24,7 +27,8 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv): GatewayConfig {
   return {
     host: envString(env, 'GATEWAY_HOST', '127.0.0.1'),
     port,
-    natsUrl: envString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
+    metricsPort: envInt(env, 'GATEWAY_METRICS_PORT', 9090, { min: 0, max: 65535 }),
+    nats: natsSettingsFromEnv(env),
     allowedOrigins: envList(env, 'ALLOWED_ORIGINS', [`http://127.0.0.1:${port}`, `http://localhost:${port}`]),
     baseDomain: envString(env, 'BASE_DOMAIN', '127.0.0.1.nip.io'),
     storeUrlScheme: scheme,

@@ -17,7 +17,7 @@ import {
 import { APP_FILTER } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { NATS_CONNECTION } from '@urumi/messaging';
+import { KeyValueBuckets } from '@urumi/messaging';
 import { testSandbox } from '@urumi/sandbox';
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
@@ -133,7 +133,10 @@ describe(IdempotencyInterceptor.name, () => {
     const bucket = `idempotency-test-${randomUUID().slice(0, 8)}`;
     buckets.push(bucket);
     @Global()
-    @Module({ providers: [{ provide: NATS_CONNECTION, useValue: nc }], exports: [NATS_CONNECTION] })
+    @Module({
+      providers: [{ provide: KeyValueBuckets, useValue: new KeyValueBuckets(nc) }],
+      exports: [KeyValueBuckets],
+    })
     class NatsModule {}
     const moduleRef = await Test.createTestingModule({
       imports: [NatsModule, IdempotencyModule.forRoot({ bucket, ...options })],

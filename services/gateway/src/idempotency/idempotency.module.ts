@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { buckets } from '@urumi/contracts';
-import { NATS_CONNECTION } from '@urumi/messaging';
-import { NatsConnection } from 'nats';
+import { KeyValueBuckets } from '@urumi/messaging';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import {
   DEFAULT_IDEMPOTENCY_TTL_MS,
@@ -22,9 +21,9 @@ export class IdempotencyModule {
         { provide: IDEMPOTENCY_OPTIONS, useValue: options },
         {
           provide: IdempotencyStore,
-          inject: [NATS_CONNECTION],
-          useFactory: (nc: NatsConnection) =>
-            IdempotencyStore.open(nc, options.bucket ?? buckets.idempotency, {
+          inject: [KeyValueBuckets],
+          useFactory: (kvBuckets: KeyValueBuckets) =>
+            IdempotencyStore.open(kvBuckets, options.bucket ?? buckets.idempotency, {
               ttlMs: options.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
               pendingTimeoutMs: options.pendingTimeoutMs ?? DEFAULT_PENDING_TIMEOUT_MS,
             }),

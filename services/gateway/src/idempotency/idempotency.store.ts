@@ -1,5 +1,5 @@
-import { isRevisionConflict } from '@urumi/messaging';
-import { KV, KvEntry, NatsConnection, StorageType } from 'nats';
+import { isRevisionConflict, KeyValueBuckets } from '@urumi/messaging';
+import { KV, KvEntry } from 'nats';
 
 /** The first answer to a request, replayed to its retries. */
 export interface StoredAnswer {
@@ -41,8 +41,12 @@ export class IdempotencyStore {
     private readonly pendingTimeoutMs: number,
   ) {}
 
-  static async open(nc: NatsConnection, bucket: string, options: IdempotencyStoreOptions): Promise<IdempotencyStore> {
-    const kv = await nc.jetstream().views.kv(bucket, { history: 1, ttl: options.ttlMs, storage: StorageType.File });
+  static async open(
+    buckets: KeyValueBuckets,
+    bucket: string,
+    options: IdempotencyStoreOptions,
+  ): Promise<IdempotencyStore> {
+    const kv = await buckets.open(bucket, { ttlMs: options.ttlMs });
     return new IdempotencyStore(kv, options.pendingTimeoutMs);
   }
 

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { NATS_CONNECTION } from '@urumi/messaging';
-import { NatsConnection } from 'nats';
+import { KeyValueBuckets } from '@urumi/messaging';
 import { ProjectorController } from './projector.controller';
 import { ReadModel } from './read-model.service';
 import { StoreRepository } from './store.repository';
@@ -11,8 +10,8 @@ import { StoreRepository } from './store.repository';
   providers: [
     {
       provide: StoreRepository,
-      inject: [NATS_CONNECTION],
-      useFactory: (nc: NatsConnection) => new StoreRepository(nc),
+      inject: [KeyValueBuckets],
+      useFactory: (buckets: KeyValueBuckets) => new StoreRepository(buckets),
     },
     ReadModel,
   ],

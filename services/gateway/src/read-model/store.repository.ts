@@ -1,7 +1,7 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { buckets, decode, encode, Store, StoreSchema } from '@urumi/contracts';
-import { isRevisionConflict } from '@urumi/messaging';
-import { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import { isRevisionConflict, KeyValueBuckets } from '@urumi/messaging';
+import { KV, KvEntry, QueuedIterator } from 'nats';
 import { project, Projection, StoreEvent } from './projection';
 
 export interface StoreChange {
@@ -47,17 +47,17 @@ export class StoreRepository implements OnModuleDestroy {
   private readonly watchers = new Set<QueuedIterator<KvEntry>>();
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly buckets: KeyValueBuckets,
     private readonly options: StoreRepositoryOptions = defaultStoreRepositoryOptions,
   ) {}
 
   private storesKv(): Promise<KV> {
-    this.stores ??= this.nc.jetstream().views.kv(this.options.storesBucket, { history: 1 });
+    this.stores ??= this.buckets.open(this.options.storesBucket);
     return this.stores;
   }
 
   private namesKv(): Promise<KV> {
-    this.names ??= this.nc.jetstream().views.kv(this.options.namesBucket, { history: 1 });
+    this.names ??= this.buckets.open(this.options.namesBucket);
     return this.names;
   }
 

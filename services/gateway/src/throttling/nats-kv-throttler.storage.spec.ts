@@ -1,4 +1,5 @@
 import { testSandbox } from '@urumi/sandbox';
+import { KeyValueBuckets } from '@urumi/messaging';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
@@ -79,8 +80,8 @@ describe(NatsKvThrottlerStorage.name, () => {
 
   beforeEach(async () => {
     bucket = `rate-limits-test-${randomUUID().slice(0, 8)}`;
-    sut = await NatsKvThrottlerStorage.open(replicas[0]!, bucket, { ttlMs: 2 * MINUTE });
-    other = await NatsKvThrottlerStorage.open(replicas[1]!, bucket, { ttlMs: 2 * MINUTE });
+    sut = await NatsKvThrottlerStorage.open(new KeyValueBuckets(replicas[0]!), bucket, { ttlMs: 2 * MINUTE });
+    other = await NatsKvThrottlerStorage.open(new KeyValueBuckets(replicas[1]!), bucket, { ttlMs: 2 * MINUTE });
   });
 
   afterEach(async () => {
@@ -151,7 +152,7 @@ describe(NatsKvThrottlerStorage.name, () => {
 
   it('lets idle counters expire through the bucket TTL', async () => {
     const kvBucket = `rate-limits-test-${randomUUID().slice(0, 8)}`;
-    const shortLived = await NatsKvThrottlerStorage.open(replicas[0]!, kvBucket, { ttlMs: 1_000 });
+    const shortLived = await NatsKvThrottlerStorage.open(new KeyValueBuckets(replicas[0]!), kvBucket, { ttlMs: 1_000 });
     const kv = await replicas[0]!.jetstream().views.kv(kvBucket);
     await shortLived.increment('user:alice', 500, 10, 0, 'user');
     const countEntries = async () => (await kv.status()).values;

@@ -1,8 +1,8 @@
-import { isRevisionConflict } from '@urumi/messaging';
+import { isRevisionConflict, KeyValueBuckets } from '@urumi/messaging';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KV, KvEntry, NatsConnection, StorageType } from 'nats';
+import { KV, KvEntry, StorageType } from 'nats';
 
 export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -80,12 +80,12 @@ export class NatsKvThrottlerStorage implements ThrottlerStorage {
   constructor(private readonly kv: KV) {}
 
   static async open(
-    nc: NatsConnection,
+    buckets: KeyValueBuckets,
     bucket: string,
     options: KvThrottlerStorageOptions,
   ): Promise<NatsKvThrottlerStorage> {
     // Memory storage: counters are hot and short-lived, and losing them in a NATS restart only forgives a minute.
-    const kv = await nc.jetstream().views.kv(bucket, { history: 1, ttl: options.ttlMs, storage: StorageType.Memory });
+    const kv = await buckets.open(bucket, { ttlMs: options.ttlMs, storage: StorageType.Memory });
     return new NatsKvThrottlerStorage(kv);
   }
 

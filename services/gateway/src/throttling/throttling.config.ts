@@ -9,13 +9,13 @@ export interface ThrottlingConfig {
   readonly createsPerMinute: number;
   /** The KV bucket of the counters (default `buckets.rateLimits`); tests pass their own. */
   readonly bucket?: string;
-  /** Exact request paths that are never limited (default: /healthz, /readyz, /metrics). */
+  /** Exact request paths that are never limited (default: /healthz, /readyz). */
   readonly exemptPaths?: readonly string[];
 }
 
 export const THROTTLING_CONFIG = Symbol('THROTTLING_CONFIG');
 
-export const DEFAULT_EXEMPT_PATHS: readonly string[] = ['/healthz', '/readyz', '/metrics'];
+export const DEFAULT_EXEMPT_PATHS: readonly string[] = ['/healthz', '/readyz'];
 
 type Env = Readonly<Record<string, string | undefined>>;
 

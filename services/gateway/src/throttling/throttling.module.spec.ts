@@ -1,7 +1,7 @@
 import { Controller, Get, Global, Module, Post } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { NATS_CONNECTION } from '@urumi/messaging';
+import { KeyValueBuckets } from '@urumi/messaging';
 import { testSandbox } from '@urumi/sandbox';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -78,7 +78,10 @@ describe(ThrottlingModule.name, () => {
   ): Promise<(method: 'get' | 'post', path: string, who: { user?: User; ip: string }) => Promise<Response>> {
     const connection = await connect({ servers: await testSandbox().natsUrl() });
     @Global()
-    @Module({ providers: [{ provide: NATS_CONNECTION, useValue: connection }], exports: [NATS_CONNECTION] })
+    @Module({
+      providers: [{ provide: KeyValueBuckets, useValue: new KeyValueBuckets(connection) }],
+      exports: [KeyValueBuckets],
+    })
     class NatsModule {}
     const moduleRef = await Test.createTestingModule({
       imports: [

@@ -10,9 +10,8 @@ import {
 import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { buckets } from '@urumi/contracts';
-import { NATS_CONNECTION } from '@urumi/messaging';
+import { KeyValueBuckets } from '@urumi/messaging';
 import type { Request } from 'express';
-import { NatsConnection } from 'nats';
 import { from, Observable, switchMap } from 'rxjs';
 import { NatsKvThrottlerStorage } from './nats-kv-throttler.storage';
 import { CREATE_RATE_LIMIT, THROTTLERS } from './rate-limit.decorators';
@@ -84,9 +83,9 @@ export class ThrottlingModule {
         { provide: THROTTLING_CONFIG, useValue: config },
         {
           provide: ThrottlerStorage,
-          inject: [NATS_CONNECTION],
-          useFactory: (nc: NatsConnection) =>
-            NatsKvThrottlerStorage.open(nc, config.bucket ?? buckets.rateLimits, { ttlMs: 2 * MINUTE_MS }),
+          inject: [KeyValueBuckets],
+          useFactory: (kvBuckets: KeyValueBuckets) =>
+            NatsKvThrottlerStorage.open(kvBuckets, config.bucket ?? buckets.rateLimits, { ttlMs: 2 * MINUTE_MS }),
         },
         {
           provide: IP_STAGE,

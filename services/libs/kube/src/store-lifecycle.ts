@@ -1,6 +1,6 @@
 import { buckets } from '@urumi/contracts';
-import { isRevisionConflict } from '@urumi/messaging';
-import { KV, NatsConnection } from 'nats';
+import { isRevisionConflict, KeyValueBuckets } from '@urumi/messaging';
+import { KV } from 'nats';
 
 /**
  * Settles the race between provisioning a store and deleting it, which arrive on different consumers:
@@ -22,8 +22,8 @@ const WEEK_MS = 7 * 24 * 3600_000;
 export class StoreLifecycle {
   private constructor(private readonly kv: KV) {}
 
-  static async open(connection: NatsConnection, bucket: string = buckets.storeLifecycle): Promise<StoreLifecycle> {
-    return new StoreLifecycle(await connection.jetstream().views.kv(bucket, { history: 1, ttl: WEEK_MS }));
+  static async open(kvBuckets: KeyValueBuckets, bucket: string = buckets.storeLifecycle): Promise<StoreLifecycle> {
+    return new StoreLifecycle(await kvBuckets.open(bucket, { ttlMs: WEEK_MS }));
   }
 
   /** Marks the store as being provisioned, unless a delete got there first. */

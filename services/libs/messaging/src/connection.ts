@@ -1,34 +1,41 @@
 import { LoggerService } from '@nestjs/common';
-import { connect, DebugEvents, Events, NatsConnection, Status } from 'nats';
+import { connect, DebugEvents, ErrorCode, Events, NatsConnection, NatsError, Status } from 'nats';
 import { describeError } from './errors';
-
-export interface NatsConnectionOptions {
-  readonly servers: string | readonly string[];
-  /** Shown by the server (connz) for this client: the service name. */
-  readonly name: string;
-}
+import { NatsSettings } from './settings';
 
 /**
  * Connects and keeps reconnecting forever (also while the first connect fails), logging every
- * disconnect and reconnect. `onStatus` sees each status change.
+ * disconnect and reconnect. `name` is shown by the server (connz) for this client. `onStatus` sees each
+ * status change. Credentials the server refuses end the attempt with an error that says so.
  */
 export async function connectNats(
-  options: NatsConnectionOptions,
+  settings: NatsSettings,
+  name: string,
   logger: LoggerService,
   onStatus: (status: Status) => void = () => undefined,
 ): Promise<NatsConnection> {
+  const { servers, user, password } = settings;
   const connection = await connect({
-    servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
-    name: options.name,
+    servers: typeof servers === 'string' ? servers : [...servers],
+    name,
+    ...(user ? { user, pass: password } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1_000,
     waitOnFirstConnect: true,
     // Notice a server that vanished without closing the socket within about 30 s, not the default 4 min.
     pingInterval: 10_000,
     maxPingOut: 3,
+  }).catch((error: unknown) => {
+    if (error instanceof NatsError && error.code === ErrorCode.AuthorizationViolation) {
+      const who = user ? `user "${user}" with the given password` : 'a client without credentials';
+      throw new Error(`NATS refused ${who}: check NATS_USER and NATS_PASSWORD against the server's users`, {
+        cause: error,
+      });
+    }
+    throw error;
   });
-  logger.log({ msg: 'Connected to NATS', server: connection.getServer(), name: options.name });
-  void logStatusChanges(connection, options.name, logger, onStatus);
+  logger.log({ msg: 'Connected to NATS', server: connection.getServer(), name, ...(user ? { user } : {}) });
+  void logStatusChanges(connection, name, logger, onStatus);
   return connection;
 }
 

@@ -1,4 +1,5 @@
-import { NatsError } from 'nats';
+import { Logger } from '@nestjs/common';
+import { KV, KvOptions, NatsConnection, NatsError, StorageType } from 'nats';
 
 /** JetStream's "wrong last sequence": the key was written since it was read (or exists, for a create). */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -6,4 +7,52 @@ const WRONG_LAST_SEQUENCE = 10071;
 /** True when a KV compare-and-set lost to another writer: re-read and try again. */
 export function isRevisionConflict(error: unknown): boolean {
   return error instanceof NatsError && error.api_error?.err_code === WRONG_LAST_SEQUENCE;
+}
+
+export interface BucketOptions {
+  /** Values kept per key (default 1). */
+  readonly history?: number;
+  /** Entries expire this long after their last write; unset: never. */
+  readonly ttlMs?: number;
+  /** File (default) survives a server restart; memory is for counters that may be lost. */
+  readonly storage?: StorageType;
+}
+
+/**
+ * Opens JetStream KV buckets, creating them with the service's replica count, and raising the replicas
+ * of a bucket made before NATS became a cluster (the KV client alone keeps an existing bucket as it is).
+ */
+export class KeyValueBuckets {
+  private readonly logger = new Logger(KeyValueBuckets.name);
+
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly replicas = 1,
+  ) {}
+
+  async open(bucket: string, options: BucketOptions = {}): Promise<KV> {
+    const { history = 1, ttlMs, storage = StorageType.File } = options;
+    const kvOptions: Partial<KvOptions> = {
+      history,
+      storage,
+      replicas: this.replicas,
+      ...(ttlMs === undefined ? {} : { ttl: ttlMs }),
+    };
+    const kv = await this.connection.jetstream().views.kv(bucket, kvOptions);
+    await this.ensureReplicas(`KV_${bucket}`);
+    return kv;
+  }
+
+  private async ensureReplicas(stream: string): Promise<void> {
+    const jsm = await this.connection.jetstreamManager();
+    const { config } = await jsm.streams.info(stream);
+    if (config.num_replicas === this.replicas) return;
+    await jsm.streams.update(stream, { ...config, num_replicas: this.replicas });
+    this.logger.log({
+      msg: 'Changed the replicas of a KV bucket',
+      stream,
+      from: config.num_replicas,
+      to: this.replicas,
+    });
+  }
 }

@@ -4,12 +4,14 @@ import { NatsConnection } from 'nats';
 import { connectNats } from './connection';
 import { describeError } from './errors';
 import { MessagingHealthIndicator } from './health';
+import { KeyValueBuckets } from './kv';
 import { JetStreamPublisher } from './publisher';
+import { NatsSettings } from './settings';
 import { StreamDefinition } from './streams';
-import { MESSAGING_STREAMS, NATS_CONNECTION } from './tokens';
+import { JETSTREAM_REPLICAS, MESSAGING_STREAMS, NATS_CONNECTION } from './tokens';
 
 export interface MessagingModuleOptions {
-  readonly servers: string | readonly string[];
+  readonly nats: NatsSettings;
   /** The service name: the NATS connection's name. */
   readonly name: string;
   /** Streams this service publishes to, created or updated at start-up (the dead-letter stream always is). */
@@ -31,7 +33,7 @@ class NatsConnectionCloser implements OnApplicationShutdown {
   }
 }
 
-/** The NATS connection, the JetStream publisher and the readiness check, for the whole application. */
+/** The NATS connection, the JetStream publisher, KV buckets and the readiness check, for the whole application. */
 @Module({})
 export class MessagingModule {
   static forRoot(options: MessagingModuleOptions): DynamicModule {
@@ -42,14 +44,20 @@ export class MessagingModule {
       providers: [
         {
           provide: NATS_CONNECTION,
-          useFactory: () => connectNats(options, new Logger(MessagingModule.name)),
+          useFactory: () => connectNats(options.nats, options.name, new Logger(MessagingModule.name)),
         },
         { provide: MESSAGING_STREAMS, useValue: options.streams ?? [] },
+        { provide: JETSTREAM_REPLICAS, useValue: options.nats.replicas ?? 1 },
+        {
+          provide: KeyValueBuckets,
+          inject: [NATS_CONNECTION, JETSTREAM_REPLICAS],
+          useFactory: (connection: NatsConnection, replicas: number) => new KeyValueBuckets(connection, replicas),
+        },
         NatsConnectionCloser,
         JetStreamPublisher,
         MessagingHealthIndicator,
       ],
-      exports: [NATS_CONNECTION, JetStreamPublisher, MessagingHealthIndicator],
+      exports: [NATS_CONNECTION, JetStreamPublisher, KeyValueBuckets, MessagingHealthIndicator],
     };
   }
 }

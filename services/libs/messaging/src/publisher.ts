@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { headers as createHeaders, JetStreamClient, MsgHdrs, NatsConnection } from 'nats';
 import { PublishError, publishFailureReason } from './errors';
-import { MESSAGING_STREAMS, NATS_CONNECTION } from './tokens';
+import { JETSTREAM_REPLICAS, MESSAGING_STREAMS, NATS_CONNECTION } from './tokens';
 import { DEAD_LETTER_STREAM, StreamDefinition, StreamProvisioner } from './streams';
 
 export interface PublishOptions {
@@ -29,6 +29,7 @@ export class JetStreamPublisher implements OnModuleInit {
   constructor(
     @Inject(NATS_CONNECTION) private readonly connection: NatsConnection,
     @Inject(MESSAGING_STREAMS) private readonly streams: readonly StreamDefinition[] = [],
+    @Inject(JETSTREAM_REPLICAS) private readonly replicas = 1,
   ) {
     this.js = connection.jetstream();
   }
@@ -40,7 +41,7 @@ export class JetStreamPublisher implements OnModuleInit {
   /** Creates or updates the configured streams and the dead-letter stream. */
   async ensureStreams(): Promise<void> {
     const jsm = await this.connection.jetstreamManager();
-    await new StreamProvisioner(jsm).ensure([...this.streams, DEAD_LETTER_STREAM]);
+    await new StreamProvisioner(jsm, this.replicas).ensure([...this.streams, DEAD_LETTER_STREAM]);
   }
 
   async publish(subject: string, data: Uint8Array | string, options: PublishOptions): Promise<PublishAck> {

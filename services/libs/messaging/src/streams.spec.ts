@@ -17,12 +17,17 @@ describe(defineStream.name, () => {
 });
 
 describe(streamConfigOf.name, () => {
+  it('keeps as many copies as asked for', () => {
+    expect(streamConfigOf(DEAD_LETTER_STREAM, 3).num_replicas).toBe(3);
+  });
+
   it('declares the dead-letter stream as file-backed, limits retention, kept 14 days', () => {
     expect(streamConfigOf(DEAD_LETTER_STREAM)).toEqual({
       name: 'DEADLETTER',
       subjects: ['deadletter.>'],
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
+      num_replicas: 1,
       duplicate_window: nanos(120_000),
       max_age: nanos(14 * 24 * 3_600_000),
     });
@@ -36,6 +41,7 @@ describe(streamDiffers.name, () => {
       subjects: ['b.>', 'a.>'],
       duplicate_window: nanos(60_000),
       max_age: nanos(3_600_000),
+      num_replicas: 1,
       ...patch,
     }) as StreamConfig;
 
@@ -46,6 +52,11 @@ describe(streamDiffers.name, () => {
   it('notices changed subjects or duplicate window', () => {
     expect(streamDiffers(existing({ subjects: ['a.>'] }), definition)).toBe(true);
     expect(streamDiffers(existing({ duplicate_window: nanos(1_000) }), definition)).toBe(true);
+  });
+
+  it('notices a replica count other than the one asked for', () => {
+    expect(streamDiffers(existing({}), definition, 3)).toBe(true);
+    expect(streamDiffers(existing({ num_replicas: 3 }), definition, 3)).toBe(false);
   });
 
   it('notices a changed max age when the definition sets one', () => {

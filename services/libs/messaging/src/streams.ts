@@ -39,25 +39,28 @@ export const DEAD_LETTER_STREAM = defineStream({
   maxAgeMs: FOURTEEN_DAYS_MS,
 });
 
-export function streamConfigOf(definition: StreamDefinition): Partial<StreamConfig> {
+/** The stream's configuration, kept on `replicas` servers (NatsSettings.replicas). */
+export function streamConfigOf(definition: StreamDefinition, replicas = 1): Partial<StreamConfig> {
   return {
     name: definition.name,
     subjects: [...definition.subjects],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
+    num_replicas: replicas,
     duplicate_window: nanos(definition.duplicateWindowMs),
     ...(definition.maxAgeMs === undefined ? {} : { max_age: nanos(definition.maxAgeMs) }),
   };
 }
 
-/** True when the stream differs from its definition in a field the definition declares. */
-export function streamDiffers(existing: StreamConfig, definition: StreamDefinition): boolean {
-  const desired = streamConfigOf(definition);
+/** True when the stream differs from its definition in a field the definition declares, or in its replicas. */
+export function streamDiffers(existing: StreamConfig, definition: StreamDefinition, replicas = 1): boolean {
+  const desired = streamConfigOf(definition, replicas);
   const sameSubjects =
     existing.subjects.length === definition.subjects.length &&
     definition.subjects.every((subject) => existing.subjects.includes(subject));
   return (
     !sameSubjects ||
+    existing.num_replicas !== desired.num_replicas ||
     existing.duplicate_window !== desired.duplicate_window ||
     (desired.max_age !== undefined && existing.max_age !== desired.max_age)
   );
@@ -70,11 +73,18 @@ export function jetStreamErrorCode(error: unknown): number | undefined {
   return error instanceof NatsError ? error.api_error?.err_code : undefined;
 }
 
-/** Creates or updates streams so they match their definitions; safe to run from every replica at once. */
+/**
+ * Creates or updates streams so they match their definitions and the replica count; safe to run from
+ * every replica at once. Raising the replicas of an existing stream (1 → 3 when NATS becomes a cluster)
+ * is an update JetStream carries out online.
+ */
 export class StreamProvisioner {
   private readonly logger = new Logger(StreamProvisioner.name);
 
-  constructor(private readonly jsm: JetStreamManager) {}
+  constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly replicas = 1,
+  ) {}
 
   async ensure(definitions: readonly StreamDefinition[]): Promise<void> {
     for (const definition of definitions) await this.ensureOne(definition);
@@ -87,17 +97,27 @@ export class StreamProvisioner {
     });
     if (!existing) {
       try {
-        await this.jsm.streams.add(streamConfigOf(definition));
-        this.logger.log({ msg: 'Created stream', stream: definition.name, subjects: definition.subjects.join(',') });
+        await this.jsm.streams.add(streamConfigOf(definition, this.replicas));
+        this.logger.log({
+          msg: 'Created stream',
+          stream: definition.name,
+          subjects: definition.subjects.join(','),
+          replicas: this.replicas,
+        });
         return;
       } catch (error) {
         // Another replica created it first: fall through to update it to our definition.
         if (jetStreamErrorCode(error) !== STREAM_NAME_IN_USE) throw error;
       }
-    } else if (!streamDiffers(existing.config, definition)) {
+    } else if (!streamDiffers(existing.config, definition, this.replicas)) {
       return;
     }
-    await this.jsm.streams.update(definition.name, streamConfigOf(definition));
-    this.logger.log({ msg: 'Updated stream', stream: definition.name, subjects: definition.subjects.join(',') });
+    await this.jsm.streams.update(definition.name, streamConfigOf(definition, this.replicas));
+    this.logger.log({
+      msg: 'Updated stream',
+      stream: definition.name,
+      subjects: definition.subjects.join(','),
+      replicas: this.replicas,
+    });
   }
 }

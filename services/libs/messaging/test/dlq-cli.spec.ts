@@ -77,8 +77,8 @@ describe('dlq CLI', () => {
 
   it('runs as `npm run dlq -- list` with --server', async () => {
     const { stdout } = await promisify(execFile)(
-      join(workspaceRoot, 'node_modules/.bin/tsx'),
-      ['services/libs/messaging/src/cli/dlq.ts', 'list', '--subject', subject('cmd'), '--server', await natsUrl()],
+      'npm',
+      ['run', '--silent', 'dlq', '--', 'list', '--subject', subject('cmd'), '--server', await natsUrl()],
       { cwd: workspaceRoot },
     );
 

@@ -59,7 +59,7 @@ describe(JetStreamServer.name, () => {
   }
 
   async function start(
-    options: Omit<ConstructorParameters<typeof JetStreamServer>[0], 'servers'>,
+    options: Omit<ConstructorParameters<typeof JetStreamServer>[0], 'nats'>,
     controllers: Parameters<typeof startConsumer>[1],
     rethrowHandlerErrors = false,
   ): Promise<RunningConsumer> {

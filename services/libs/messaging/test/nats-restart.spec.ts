@@ -53,7 +53,11 @@ describe(`${JetStreamServer.name} across a nats-server restart`, () => {
 
   it('reconnects, and its consumers resume where they were', async () => {
     publishing = await NestFactory.createApplicationContext(
-      MessagingModule.forRoot({ servers: await natsUrl(), name: 'messaging-restart-test', streams: [stream] }),
+      MessagingModule.forRoot({
+        nats: { servers: await natsUrl() },
+        name: 'messaging-restart-test',
+        streams: [stream],
+      }),
       { logger },
     );
     const publisher = publishing.get(JetStreamPublisher);

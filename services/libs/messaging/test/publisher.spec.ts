@@ -36,7 +36,7 @@ describe(JetStreamPublisher.name, () => {
   async function startModule(...declared: StreamDefinition[]): Promise<INestApplicationContext> {
     streams.push(...declared);
     const app = await NestFactory.createApplicationContext(
-      MessagingModule.forRoot({ servers: await natsUrl(), name: 'messaging-test', streams: declared }),
+      MessagingModule.forRoot({ nats: { servers: await natsUrl() }, name: 'messaging-test', streams: declared }),
       { logger },
     );
     apps.push(app);
@@ -131,7 +131,7 @@ describe(JetStreamPublisher.name, () => {
 describe(MessagingHealthIndicator.name, () => {
   it('is ready while connected, and not once the connection is closed', async () => {
     const app = await NestFactory.createApplicationContext(
-      MessagingModule.forRoot({ servers: await natsUrl(), name: 'messaging-test-health' }),
+      MessagingModule.forRoot({ nats: { servers: await natsUrl() }, name: 'messaging-test-health' }),
       { logger: new CapturingLogger() },
     );
     const sut = app.get(MessagingHealthIndicator);

@@ -81,11 +81,11 @@ export interface RunningConsumer {
 }
 
 export async function startConsumer(
-  options: Omit<JetStreamServerOptions, 'servers'>,
+  options: Omit<JetStreamServerOptions, 'nats'>,
   controllers: Type[],
   settings: { logger: LoggerService; rethrowHandlerErrors?: boolean },
 ): Promise<RunningConsumer> {
-  const server = new JetStreamServer({ servers: await natsUrl(), ...options });
+  const server = new JetStreamServer({ nats: { servers: await natsUrl() }, ...options });
   @Module({ controllers })
   class ConsumerModule {}
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(ConsumerModule, {

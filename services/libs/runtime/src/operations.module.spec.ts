@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { OperationsModule } from './operations.module';
+import { MetricsServer, OperationsModule } from './operations.module';
 
 describe(OperationsModule.name, () => {
   let app: INestApplication;
@@ -35,5 +35,44 @@ describe(OperationsModule.name, () => {
     const res = await request(app.getHttpServer()).get('/metrics');
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.text).toMatch(/process_cpu_seconds_total\{service="test"\}/);
+  });
+});
+
+describe(`${OperationsModule.name} with a metrics port`, () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        OperationsModule.forRoot({
+          service: 'public',
+          readiness: () => ({}),
+          metrics: { host: '127.0.0.1', port: 0 },
+        }),
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication();
+    await app.init();
+  });
+
+  afterAll(() => app.close());
+
+  it('serves /metrics only on its own port', async () => {
+    const metrics = `http://127.0.0.1:${app.get(MetricsServer).port}`;
+
+    expect((await request(app.getHttpServer()).get('/metrics')).status).toBe(404);
+    expect((await request(app.getHttpServer()).get('/healthz')).status).toBe(200);
+    const res = await request(metrics).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/process_cpu_seconds_total\{service="public"\}/);
+    expect((await request(metrics).get('/healthz')).status).toBe(404);
+  });
+
+  it('stops listening when the application closes', async () => {
+    const server = app.get(MetricsServer);
+    const port = server.port;
+    await app.close();
+
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });
 });

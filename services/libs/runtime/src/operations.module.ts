@@ -1,6 +1,20 @@
-import { Controller, DynamicModule, Get, Header, Inject, Module, Res } from '@nestjs/common';
+import {
+  Controller,
+  DynamicModule,
+  Get,
+  Header,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  Res,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /** A named readiness check: /readyz answers 503 while any of them is false. */
@@ -31,6 +45,12 @@ export class OperationsController {
     res.status(ready ? 200 : 503);
     return { status: ready ? 'ready' : 'not ready', checks };
   }
+}
+
+@ApiExcludeController()
+@Controller()
+export class MetricsController {
+  constructor(private readonly registry: Registry) {}
 
   @Get('metrics')
   @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
@@ -39,14 +59,68 @@ export class OperationsController {
   }
 }
 
+export interface MetricsListener {
+  readonly host: string;
+  /** 0: any free port (see MetricsServer.port). */
+  readonly port: number;
+}
+
+export const METRICS_LISTENER = Symbol('METRICS_LISTENER');
+
+/** /metrics on a port of its own, which a Service or Ingress in front of the application does not expose. */
+@Injectable()
+export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(MetricsServer.name);
+  private readonly server: Server;
+
+  constructor(
+    registry: Registry,
+    @Inject(METRICS_LISTENER) private readonly listener: MetricsListener,
+  ) {
+    this.server = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('only GET /metrics here\n');
+        return;
+      }
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': Registry.PROMETHEUS_CONTENT_TYPE }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    });
+  }
+
+  /** The port it listens on, once the application has started. */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { host, port } = this.listener;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject).listen(port, host, () => resolve());
+    });
+    this.logger.log({ msg: 'Serving metrics', host, port: this.port, path: '/metrics' });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
 export interface OperationsOptions {
   readonly service: string;
   readonly imports?: DynamicModule['imports'];
   readonly inject?: unknown[];
   readonly readiness: (...deps: never[]) => ReadinessChecks;
+  /** Serve /metrics here instead of on the application's port (for a service whose port is public). */
+  readonly metrics?: MetricsListener;
 }
 
-/** /healthz, /readyz and /metrics (Prometheus, with the process's default metrics), for every service. */
+/**
+ * /healthz, /readyz and /metrics (Prometheus, with the process's default metrics), for every service;
+ * /metrics on the application's port, or on `metrics` when given.
+ */
 @Module({})
 export class OperationsModule {
   static forRoot(options: OperationsOptions): DynamicModule {
@@ -54,8 +128,9 @@ export class OperationsModule {
       module: OperationsModule,
       global: true,
       imports: options.imports ?? [],
-      controllers: [OperationsController],
+      controllers: options.metrics ? [OperationsController] : [OperationsController, MetricsController],
       providers: [
+        ...(options.metrics ? [{ provide: METRICS_LISTENER, useValue: options.metrics }, MetricsServer] : []),
         {
           provide: Registry,
           useFactory: () => {

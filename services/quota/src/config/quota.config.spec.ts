@@ -8,7 +8,7 @@ describe(quotaConfigFromEnv.name, () => {
     expect(sut).toMatchObject({
       host: '127.0.0.1',
       port: 8081,
-      natsUrl: 'nats://127.0.0.1:4222',
+      nats: { servers: ['nats://127.0.0.1:4222'], replicas: 1 },
       bucket: 'quota',
       limits: {
         owner: { maxActiveStores: 3, maxCreatesPerHour: 10, maxCreatesPerSourcePerHour: 30 },

@@ -1,11 +1,12 @@
 import { buckets } from '@urumi/contracts';
 import { ConfigError, envInt, envJson, envString } from '@urumi/runtime';
 import { OwnerLimits, QuotaLimits } from '../quota/ledger';
+import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
 
 export interface QuotaConfig {
   readonly host: string;
   readonly port: number;
-  readonly natsUrl: string;
+  readonly nats: NatsSettings;
   readonly limits: QuotaLimits;
   /** The JetStream KV bucket holding the ledger. */
   readonly bucket: string;
@@ -24,7 +25,7 @@ export function quotaConfigFromEnv(env: NodeJS.ProcessEnv): QuotaConfig {
   return {
     host: envString(env, 'QUOTA_HOST', '127.0.0.1'),
     port: envInt(env, 'QUOTA_PORT', 8081, { min: 1, max: 65535 }),
-    natsUrl: envString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
+    nats: natsSettingsFromEnv(env),
     limits: {
       owner: {
         maxActiveStores: envInt(env, 'QUOTA_MAX_ACTIVE_STORES_PER_OWNER', 3),

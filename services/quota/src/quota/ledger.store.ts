@@ -1,5 +1,5 @@
-import { isRevisionConflict } from '@urumi/messaging';
-import { KV, KvEntry, NatsConnection } from 'nats';
+import { isRevisionConflict, KeyValueBuckets } from '@urumi/messaging';
+import { KV, KvEntry } from 'nats';
 import { emptyLedger, Ledger } from './ledger';
 
 const LEDGER_KEY = 'ledger';
@@ -33,8 +33,8 @@ export class LedgerStore {
   ) {}
 
   /** Opens the bucket, creating it on first use. */
-  static async open(connection: NatsConnection, bucket: string, options?: LedgerStoreOptions): Promise<LedgerStore> {
-    const kv = await connection.jetstream().views.kv(bucket, { history: 1 });
+  static async open(buckets: KeyValueBuckets, bucket: string, options?: LedgerStoreOptions): Promise<LedgerStore> {
+    const kv = await buckets.open(bucket);
     return new LedgerStore(kv, options);
   }
 

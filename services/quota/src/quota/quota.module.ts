@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NATS_CONNECTION } from '@urumi/messaging';
-import { NatsConnection } from 'nats';
+import { KeyValueBuckets } from '@urumi/messaging';
 import { QuotaLimits } from './ledger';
 import { LedgerStore } from './ledger.store';
 import { quotaController } from './quota.controller';
@@ -27,8 +26,8 @@ export class QuotaModule {
         { provide: QUOTA_OPTIONS, useValue: quotaOptions },
         {
           provide: LedgerStore,
-          inject: [NATS_CONNECTION],
-          useFactory: (connection: NatsConnection) => LedgerStore.open(connection, options.bucket),
+          inject: [KeyValueBuckets],
+          useFactory: (buckets: KeyValueBuckets) => LedgerStore.open(buckets, options.bucket),
         },
         QuotaService,
       ],

@@ -35,7 +35,7 @@ describe(QuotaService.name, () => {
   async function aReplica(limits: QuotaLimits): Promise<{ sut: QuotaService; ledger: LedgerStore }> {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        MessagingModule.forRoot({ servers: isolation.natsUrl, name: 'quota-test' }),
+        MessagingModule.forRoot({ nats: { servers: isolation.natsUrl }, name: 'quota-test' }),
         QuotaModule.forRoot({ limits, bucket: isolation.bucket, subjects: isolation.subjects }),
       ],
     })

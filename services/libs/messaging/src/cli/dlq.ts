@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from 'nats';
+import { natsSettingsFromEnv } from '../settings';
 import { listDeadLetters, purgeDeadLetters, resolveNatsUrl, showDeadLetter } from './dead-letters';
 
 const USAGE = `Inspect the DEADLETTER stream.
@@ -9,7 +10,8 @@ const USAGE = `Inspect the DEADLETTER stream.
   npm run dlq -- show <seq>                             its facts, headers and payload
   npm run dlq -- purge [--subject <original subject>]   delete them (all, or one subject's)
 
-  --server <url>   NATS URL (default: $NATS_URL, then .sandbox/nats-url)`;
+  --server <url>   NATS URL (default: $NATS_URL, then .sandbox/nats-url)
+  NATS_USER and NATS_PASSWORD: credentials, for a server that asks for them`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -33,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const servers = resolveNatsUrl(values.server, process.env, join(process.cwd(), '.sandbox', 'nats-url'));
-  const nc = await connect({ servers, name: 'dlq-cli', timeout: 5_000 });
+  const { user, password } = natsSettingsFromEnv(process.env);
+  const nc = await connect({ servers, name: 'dlq-cli', timeout: 5_000, ...(user ? { user, pass: password } : {}) });
   const print = (line: string) => console.log(line);
   try {
     if (command === 'list') await listDeadLetters(nc, print, values.subject);

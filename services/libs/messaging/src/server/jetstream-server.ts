@@ -6,6 +6,7 @@ import { connectNats } from '../connection';
 import { DeadLetterQueue } from '../dead-letter';
 import { describeError } from '../errors';
 import { JetStreamPublisher } from '../publisher';
+import { NatsSettings } from '../settings';
 import { DEAD_LETTER_STREAM, StreamProvisioner } from '../streams';
 import { ConsumerProvisioner, DurableConsumerSpec } from './consumer-provisioner';
 import { ConsumerWorker } from './consumer-worker';
@@ -14,7 +15,7 @@ import { JetStreamContext } from './jetstream-context';
 import { MessageProcessor } from './message-processor';
 
 export interface JetStreamServerOptions {
-  readonly servers: string | readonly string[];
+  readonly nats: NatsSettings;
   /** The service name: prefixes every durable consumer's name and names the connection. */
   readonly durablePrefix: string;
   /** The stream every handled pattern reads from (waited for if it does not exist yet). */
@@ -35,7 +36,7 @@ export interface JetStreamServerOptions {
 
 type Settings = Required<JetStreamServerOptions>;
 
-const DEFAULTS: Omit<Settings, 'servers' | 'durablePrefix' | 'stream'> = {
+const DEFAULTS: Omit<Settings, 'nats' | 'durablePrefix' | 'stream'> = {
   maxDeliver: 5,
   ackWaitMs: 30_000,
   backoffMs: [1_000, 5_000, 15_000, 30_000],
@@ -102,15 +103,15 @@ export class JetStreamServer
   }
 
   private async start(): Promise<void> {
-    const { servers, durablePrefix, stream } = this.settings;
-    const connection = await connectNats({ servers, name: `${durablePrefix}-consumer` }, this.logger, (status) =>
+    const { nats, durablePrefix, stream } = this.settings;
+    const connection = await connectNats(nats, `${durablePrefix}-consumer`, this.logger, (status) =>
       this.onStatus(status),
     );
     this.connection = connection;
     this._status$.next('connected');
 
     const jsm = await connection.jetstreamManager();
-    await new StreamProvisioner(jsm).ensure([DEAD_LETTER_STREAM]);
+    await new StreamProvisioner(jsm, nats.replicas).ensure([DEAD_LETTER_STREAM]);
     const deadLetters = new DeadLetterQueue(new JetStreamPublisher(connection));
     const consumers = new ConsumerProvisioner(jsm, this.logger);
     const js = connection.jetstream();
@@ -230,7 +231,7 @@ export class JetStreamServer
 
 function settingsOf(options: JetStreamServerOptions): Settings {
   const settings: Settings = {
-    servers: options.servers,
+    nats: options.nats,
     durablePrefix: options.durablePrefix,
     stream: options.stream,
     maxDeliver: options.maxDeliver ?? DEFAULTS.maxDeliver,

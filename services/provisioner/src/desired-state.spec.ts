@@ -1,0 +1,94 @@
+import type { V1Ingress, V1NetworkPolicy } from '@kubernetes/client-node';
+import type { Store } from '@urumi/kube';
+import type { StoreTls } from './config';
+import { chartValues, Fence, guardrailManifests, ingressManifest } from './desired-state';
+
+const aStore = (name = 'fashion-boutique'): Store => ({
+  apiVersion: 'urumi.dev/v1',
+  kind: 'Store',
+  metadata: { name },
+  spec: { storeId: 'id-1', engine: 'woocommerce', owner: 'paul', domain: `${name}.stores.example.com` },
+});
+const aFence = (tls: StoreTls): Fence => ({ ingressClass: 'nginx', ingressNamespace: 'ingress-nginx', tls });
+const policiesOf = (tls: StoreTls) =>
+  guardrailManifests(aStore(), aFence(tls)).filter((m) => m.kind === 'NetworkPolicy') as V1NetworkPolicy[];
+
+describe('desired state', () => {
+  describe(ingressManifest.name, () => {
+    it('serves plain http without TLS', () => {
+      const sut = ingressManifest(aStore(), aFence({ mode: 'none' })) as V1Ingress;
+      expect(sut.spec?.tls).toBeUndefined();
+      expect(sut.metadata?.annotations).toBeUndefined();
+    });
+
+    it('lets the controller serve its default certificate: a tls host and no Secret', () => {
+      const sut = ingressManifest(aStore(), aFence({ mode: 'default-certificate' })) as V1Ingress;
+      expect(sut.spec?.tls).toEqual([{ hosts: ['fashion-boutique.stores.example.com'] }]);
+      expect(sut.metadata?.annotations).toBeUndefined();
+    });
+
+    it('asks cert-manager for a certificate from the ClusterIssuer', () => {
+      const sut = ingressManifest(aStore(), aFence({ mode: 'cert-manager', clusterIssuer: 'letsencrypt-prod' }));
+      expect(sut.metadata?.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' });
+      expect((sut as V1Ingress).spec?.tls).toEqual([
+        { hosts: ['fashion-boutique.stores.example.com'], secretName: 'storefront-tls' },
+      ]);
+    });
+  });
+
+  describe(guardrailManifests.name, () => {
+    it('lets the ingress controller reach the ACME HTTP-01 solver only with cert-manager', () => {
+      const solver = policiesOf({ mode: 'cert-manager', clusterIssuer: 'letsencrypt-prod' }).find(
+        (p) => p.metadata?.name === 'allow-acme-http01-solver',
+      );
+      expect(solver?.spec).toEqual({
+        podSelector: { matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+            ports: [{ protocol: 'TCP', port: 8089 }],
+          },
+        ],
+      });
+      for (const mode of ['none', 'default-certificate'] as const) {
+        expect([mode, policiesOf({ mode }).map((p) => p.metadata?.name)]).toEqual([
+          mode,
+          ['default-deny', 'allow-same-store', 'allow-dns', 'allow-ingress-controller'],
+        ]);
+      }
+    });
+  });
+
+  describe(chartValues.name, () => {
+    const settings = { urlScheme: 'https', storageClass: 'fast-ssd' };
+
+    it('sets the store, its credentials and the StorageClass', () => {
+      expect(chartValues(aStore(), settings)).toEqual({
+        store: {
+          name: 'fashion-boutique',
+          host: 'fashion-boutique.stores.example.com',
+          url: 'https://fashion-boutique.stores.example.com',
+          adminEmail: 'admin@fashion-boutique.stores.example.com',
+        },
+        credentials: { secretName: 'store-credentials' },
+        persistence: { storageClass: 'fast-ssd' },
+      });
+    });
+
+    it("lays its own values over the engine's overrides, merging mappings key by key", () => {
+      const overrides = {
+        image: { repository: 'ghcr.io/acme/store-woocommerce' },
+        persistence: { storageClass: 'slow', database: { size: '3Gi' } },
+        store: { url: 'http://elsewhere' },
+      };
+      const sut = chartValues(aStore(), settings, overrides);
+      expect(sut).toMatchObject({
+        image: { repository: 'ghcr.io/acme/store-woocommerce' },
+        persistence: { storageClass: 'fast-ssd', database: { size: '3Gi' } },
+        store: { url: 'https://fashion-boutique.stores.example.com', name: 'fashion-boutique' },
+      });
+      expect(overrides.persistence.storageClass).toBe('slow');
+    });
+  });
+});

@@ -1,0 +1,58 @@
+import { loadYaml } from '@kubernetes/client-node';
+import { ConfigError } from '@urumi/runtime';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMapping, PROVISIONER_VALUES } from './desired-state';
+import { ENGINES } from './engines';
+
+/**
+ * Each engine's value overrides, `<dir>/<engine>.yaml` (a mounted ConfigMap; its `..data` entries are
+ * skipped), read and checked once at start-up: a broken or misplaced file stops the service, not a store.
+ */
+export function readEngineValues(dir: string): ReadonlyMap<string, Record<string, unknown>> {
+  const values = new Map<string, Record<string, unknown>>();
+  for (const name of readDir(dir).filter((entry) => !entry.startsWith('.'))) {
+    const file = join(dir, name);
+    const engine = ENGINES.find((e) => name === `${e}.yaml`);
+    if (!engine) throw new ConfigError(`${file}: no engine of that name; expected one of ${ENGINES.join(', ')}.yaml`);
+    const overrides = parse(file);
+    const owned = leafPaths(overrides).find((path) =>
+      PROVISIONER_VALUES.some((key) => path === key || path.startsWith(`${key}.`)),
+    );
+    if (owned) throw new ConfigError(`${file}: ${owned} is set by the provisioner and cannot be overridden`);
+    values.set(engine, overrides);
+  }
+  return values;
+}
+
+function readDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    throw new ConfigError(`ENGINE_VALUES_DIR ${dir} cannot be read: ${(error as Error).message}`);
+  }
+}
+
+function parse(file: string): Record<string, unknown> {
+  let text: string;
+  let parsed: unknown;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${file} cannot be read: ${(error as Error).message}`);
+  }
+  if (!text.trim()) return {};
+  try {
+    parsed = loadYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (!isMapping(parsed)) throw new ConfigError(`${file} must hold a mapping of chart values`);
+  return parsed;
+}
+
+function leafPaths(values: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(values).flatMap(([key, value]) =>
+    isMapping(value) ? leafPaths(value, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}

@@ -474,7 +474,7 @@ describe('platform chart', () => {
     const natsPasswords = async () =>
       (JSON.parse(await kubectl(['get', 'secret', `${release}-nats-auth`, '-n', ns, '-o', 'json'])) as V1Secret).data;
     const generated = await natsPasswords();
-    expect(Object.keys(generated ?? {}).sort()).toEqual(['cleanup', 'gateway', 'provisioner', 'quota']);
+    expect(Object.keys(generated ?? {}).sort()).toEqual(['admin', 'cleanup', 'gateway', 'provisioner', 'quota']);
 
     await helm([
       'upgrade',

@@ -12,10 +12,10 @@ mkdir -p "$target/nats" "$target/stores"
 log() { printf '[backup] %s\n' "$*" >&2; }
 
 log "NATS JetStream → $target/nats"
-# As the cleanup service's NATS user (deploy/README.md, "NATS credentials"); the nats CLI reads these variables.
+# As NATS's admin user (deploy/README.md, "NATS credentials"); the nats CLI reads these variables.
 auth_secret=${URUMI_NATS_AUTH_SECRET:-${RELEASE}-nats-auth}
-NATS_USER=cleanup
-NATS_PASSWORD=$(kubectl -n "$NAMESPACE" get secret "$auth_secret" -o jsonpath='{.data.cleanup}' | base64 -d)
+NATS_USER=admin
+NATS_PASSWORD=$(kubectl -n "$NAMESPACE" get secret "$auth_secret" -o jsonpath='{.data.admin}' | base64 -d)
 export NATS_USER NATS_PASSWORD
 kubectl -n "$NAMESPACE" port-forward "svc/${RELEASE}-nats" 14222:4222 >/dev/null &
 forward=$!

@@ -43,9 +43,36 @@ app.kubernetes.io/component: {{ .component }}
 {{ .Values.nats.auth.existingSecret | default (printf "%s-auth" (include "platform.natsName" .)) }}
 {{- end -}}
 
-{{- /* The services that connect to NATS, each as its own user. */ -}}
+{{- /*
+What each service may do on NATS, besides reading replies on _INBOX.> and running consumers: the streams it creates
+or updates (besides DEADLETTER, which every consumer may feed), the KV buckets it reads and writes, the subjects it
+publishes to, and the ones it must not (only quota decides: the gateway, which faces the internet, cannot approve).
+*/ -}}
+{{- define "platform.natsGrants" -}}
+gateway:
+  streams: [STORES, AUDIT]
+  buckets: [stores, store-names, idempotency, rate-limits]
+  publish: ["store.cmd.>", "audit.>"]
+quota:
+  streams: []
+  buckets: [quota]
+  publish: [store.status.approved, store.status.rejected]
+provisioner:
+  streams: [STORES]
+  buckets: [store-lifecycle]
+  # Approved too: the first step of a Store's status, restated with quota's msgId (JetStream drops the repeat).
+  publish: ["store.status.>"]
+  deny: [store.status.rejected]
+cleanup:
+  streams: [STORES]
+  buckets: [store-lifecycle]
+  publish: ["store.status.>"]
+  deny: [store.status.approved, store.status.rejected]
+{{- end -}}
+
+{{- /* The NATS users: one per service, and admin (everything: backups, `npm run dlq`, the nats CLI) for people. */ -}}
 {{- define "platform.natsUsers" -}}
-{{ list "gateway" "quota" "provisioner" "cleanup" | toJson }}
+{{ list "gateway" "quota" "provisioner" "cleanup" "admin" | toJson }}
 {{- end -}}
 
 {{- define "platform.natsUrl" -}}
@@ -240,12 +267,39 @@ http_port: 8222
 # Finish in-flight work and hand clients over before stopping (within terminationGracePeriodSeconds).
 lame_duck_duration: 30s
 lame_duck_grace_period: 10s
-# Each service's own user; the passwords come from the environment (the Secret platform.natsAuthSecret).
+# Each service's own user, allowed what it needs and nothing else (a publish or subscription outside its list is
+# refused); the passwords come from the environment (the Secret platform.natsAuthSecret).
 authorization {
   users: [
-    {{- range $user := include "platform.natsUsers" . | fromJsonArray }}
-    { user: {{ $user }}, password: ${{ printf "NATS_PASSWORD_%s" (upper $user) }} }
+    {{- range $user, $grant := include "platform.natsGrants" . | fromYaml }}
+    {
+      user: {{ $user }}
+      password: ${{ printf "NATS_PASSWORD_%s" (upper $user) }}
+      permissions: {
+        publish: {
+          allow: [
+            # JetStream: account info, stream lookups, consumers (their pulls and acks), its own streams and buckets.
+            "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.CONSUMER.>", "$JS.ACK.STORES.>", "$JS.FC.>",
+            {{- range $stream := append $grant.streams "DEADLETTER" }}
+            "$JS.API.STREAM.CREATE.{{ $stream }}", "$JS.API.STREAM.UPDATE.{{ $stream }}",
+            {{- end }}
+            {{- range $bucket := $grant.buckets }}
+            "$KV.{{ $bucket }}.>", "$JS.API.STREAM.CREATE.KV_{{ $bucket }}", "$JS.API.STREAM.UPDATE.KV_{{ $bucket }}",
+            "$JS.API.DIRECT.GET.KV_{{ $bucket }}.>", "$JS.API.STREAM.MSG.GET.KV_{{ $bucket }}",
+            {{- end }}
+            "deadletter.>",
+            {{- range $grant.publish }}
+            {{ . | quote }},
+            {{- end }}
+          ]
+          # The durable consumers of the command and status stream stay.
+          deny: ["$JS.API.CONSUMER.DELETE.STORES.>"{{ range $grant.deny }}, {{ . | quote }}{{ end }}]
+        }
+        subscribe: { allow: ["_INBOX.>"] }
+      }
+    }
     {{- end }}
+    { user: admin, password: $NATS_PASSWORD_ADMIN }
   ]
 }
 jetstream {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemons } from './daemon';
@@ -91,6 +91,12 @@ export class NatsCluster {
   async stopServer(index: number): Promise<void> {
     this.server(index);
     await this.daemons.stop(`nats-${index}`);
+  }
+
+  /** What server `index` logged (refused permissions show here). */
+  async log(index: number): Promise<string> {
+    this.server(index);
+    return readFile(this.daemons.logFile(`nats-${index}`), 'utf8').catch(() => '');
   }
 
   async down(): Promise<void> {

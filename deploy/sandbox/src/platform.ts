@@ -24,6 +24,8 @@ export interface PlatformOptions {
   readonly services?: readonly ServiceName[];
   /** Extra environment for every service (limits, log level, …). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Extra environment for one service, over `env` (e.g. its own NATS user). */
+  readonly serviceEnv?: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
   /** Where service output goes: each line prefixed with the service name (default: this process's stdout). */
   readonly output?: (line: string) => void;
 }
@@ -104,6 +106,9 @@ export class Platform {
     });
     const wanted = new Set(this.options.services ?? SERVICES);
     for (const name of SERVICES) if (!wanted.has(name)) this.specs.delete(name);
+    for (const [name, spec] of this.specs) {
+      this.specs.set(name, { ...spec, env: { ...spec.env, ...this.options.serviceEnv?.[name] } });
+    }
     for (const name of this.specs.keys()) await this.launch(name);
     return { gatewayUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, users };
   }

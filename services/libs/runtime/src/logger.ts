@@ -32,9 +32,15 @@ export class JsonLogger implements LoggerService {
   log(message: unknown, context?: string): void {
     this.write('info', message, context);
   }
+  /** Nest calls error(message, context) or error(message, stack, context); a message may be an object of fields. */
   error(message: unknown, stackOrContext?: string, context?: string): void {
-    const stack = context ? stackOrContext : undefined;
-    this.logger.error({ context: context ?? stackOrContext, stack }, String(message));
+    const fields = {
+      context: context ?? stackOrContext,
+      ...(context && stackOrContext ? { stack: stackOrContext } : {}),
+    };
+    if (message instanceof Error) this.logger.error({ ...fields, stack: message.stack }, message.message);
+    else if (typeof message === 'object' && message !== null) this.logger.error({ ...fields, ...message });
+    else this.logger.error(fields, String(message));
   }
   warn(message: unknown, context?: string): void {
     this.write('warn', message, context);

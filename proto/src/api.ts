@@ -5,6 +5,12 @@ import type { EngineName } from './steps';
  * gateway's OpenAPI classes implement these, so the two can't drift apart.
  */
 
+/** Whom a token belongs to (GET /api/v1/me): tenants see their own stores, admins every store and the audit. */
+export interface Me {
+  readonly name: string;
+  readonly role: 'admin' | 'tenant';
+}
+
 export interface StepView {
   readonly step: string;
   readonly label: string;

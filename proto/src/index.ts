@@ -9,4 +9,4 @@ export { buckets, streams, subjects } from './subjects';
 export { engineName, engineNames, isTerminal, stepLabel, stepSlug } from './steps';
 export type { EngineName } from './steps';
 export * from './store-name';
-export type { AuditItem, AuditPage, ConditionView, LiveMessage, StepView, StoreList, StoreView } from './api';
+export type { AuditItem, AuditPage, ConditionView, LiveMessage, Me, StepView, StoreList, StoreView } from './api';

@@ -80,6 +80,12 @@ describe('stores API', () => {
       expect(res.status).toBe(401);
     });
 
+    it('tells a token whom it belongs to: GET /api/v1/me', async () => {
+      expect((await http().get('/api/v1/me').set(bearer('alice'))).body).toEqual({ name: 'alice', role: 'tenant' });
+      expect((await http().get('/api/v1/me').set(bearer('admin'))).body).toEqual({ name: 'ada', role: 'admin' });
+      expect((await http().get('/api/v1/me')).status).toBe(401);
+    });
+
     it('leaves the operational endpoints open, with /metrics on its own port', async () => {
       expect((await http().get('/healthz')).status).toBe(200);
       expect((await http().get('/readyz')).body).toMatchObject({

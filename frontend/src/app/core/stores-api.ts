@@ -3,8 +3,7 @@ import { inject, Injectable } from '@angular/core';
 import type { EngineName } from '@urumi/contracts';
 import { firstValueFrom } from 'rxjs';
 import { HANDLES_UNAUTHORIZED } from './api.interceptor';
-import { AuditPage, Role, StoreList, StoreView } from './api.types';
-import { ApiError } from './api-error';
+import { AuditPage, Me, StoreList, StoreView } from './api.types';
 
 const API = '/api/v1';
 
@@ -42,22 +41,13 @@ export class StoresApi {
     return firstValueFrom(this.http.get<AuditPage>(`${API}/audit`, { params }));
   }
 
-  /**
-   * Checks a token and finds its role: any valid token may list stores, only admins may read the audit
-   * trail. Rejects with the 401 ApiError for a bad token.
-   */
-  async roleOf(token: string): Promise<Role> {
-    const options = {
-      headers: new HttpHeaders({ Authorization: `Bearer ${token}` }),
-      context: new HttpContext().set(HANDLES_UNAUTHORIZED, true),
-    };
-    await firstValueFrom(this.http.get(`${API}/stores`, { ...options, params: { limit: 1 } }));
-    try {
-      await firstValueFrom(this.http.get(`${API}/audit`, { ...options, params: { limit: 1 } }));
-      return 'admin';
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 403) return 'tenant';
-      throw error;
-    }
+  /** Whom a token belongs to, before it is kept; rejects with the 401 ApiError for a bad token. */
+  whoIs(token: string): Promise<Me> {
+    return firstValueFrom(
+      this.http.get<Me>(`${API}/me`, {
+        headers: new HttpHeaders({ Authorization: `Bearer ${token}` }),
+        context: new HttpContext().set(HANDLES_UNAUTHORIZED, true),
+      }),
+    );
   }
 }

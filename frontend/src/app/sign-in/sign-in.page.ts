@@ -60,7 +60,7 @@ export class SignInPage {
     this.busy.set(true);
     this.error.set(null);
     try {
-      this.session.signIn(token, await this.api.roleOf(token));
+      this.session.signIn(token, (await this.api.whoIs(token)).role);
       const target = this.returnUrl();
       await this.router.navigateByUrl(target?.startsWith('/') && !target.startsWith('//') ? target : '/stores');
     } catch (error) {

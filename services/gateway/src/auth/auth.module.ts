@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AUTH_CONFIG, AuthConfig } from './auth.config';
 import { AuthGuard } from './auth.guard';
 import { Authenticator } from './authenticator';
+import { MeController } from './me.controller';
 import { OidcAuthenticator } from './oidc.authenticator';
 import { TokensFileAuthenticator } from './tokens-file.authenticator';
 
@@ -13,8 +14,9 @@ export function createAuthenticator(config: AuthConfig): Promise<Authenticator> 
 }
 
 /**
- * Bearer-token authentication for every HTTP route (a global guard) and the Authenticator for other
- * entry points such as the WebSocket handshake. A bad tokens file or OIDC setting fails start-up.
+ * Bearer-token authentication for every HTTP route (a global guard), GET /api/v1/me, and the
+ * Authenticator for other entry points such as the WebSocket handshake. A bad tokens file or OIDC
+ * setting fails start-up.
  */
 @Module({})
 export class AuthModule {
@@ -22,6 +24,7 @@ export class AuthModule {
     return {
       module: AuthModule,
       global: true,
+      controllers: [MeController],
       providers: [
         { provide: AUTH_CONFIG, useValue: config },
         { provide: Authenticator, useFactory: () => createAuthenticator(config) },

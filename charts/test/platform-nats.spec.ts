@@ -364,6 +364,7 @@ describe("the platform chart's NATS", () => {
       // Only quota decides; only the gateway issues commands; no service deletes or purges a stream.
       await refused('gateway', publish('store.status.approved'));
       await refused('cleanup', publish('store.status.approved'));
+      await refused('provisioner', publish('store.status.approved'));
       await refused('provisioner', publish('store.status.rejected'));
       await refused('quota', publish('store.cmd.create'));
       await refused('cleanup', publish('store.cmd.delete'));

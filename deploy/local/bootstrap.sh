@@ -27,13 +27,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-stamp=node_modules/.urumi-lock-hash
-if [[ ! -f $stamp || $(cat "$stamp") != "$lock_hash" ]]; then
-  step "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_hash" >"$stamp"
-fi
+bash deploy/local/npm-ci.sh . bootstrap
 
 # Medusa engine (deploy/engines/medusa): its own npm install (keyed on its lockfile) and production build. Where
 # services run, Debian starts a default PostgreSQL cluster (5432) and Redis (6379) on install; the test never uses

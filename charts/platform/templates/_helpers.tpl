@@ -60,9 +60,8 @@ quota:
 provisioner:
   streams: [STORES]
   buckets: [store-lifecycle]
-  # Approved too: the first step of a Store's status, restated with quota's msgId (JetStream drops the repeat).
   publish: ["store.status.>"]
-  deny: [store.status.rejected]
+  deny: [store.status.approved, store.status.rejected]
 cleanup:
   streams: [STORES]
   buckets: [store-lifecycle]
@@ -70,9 +69,9 @@ cleanup:
   deny: [store.status.approved, store.status.rejected]
 {{- end -}}
 
-{{- /* The NATS users: one per service, and admin (everything: backups, `npm run dlq`, the nats CLI) for people. */ -}}
+{{- /* The NATS users: one per service (platform.natsGrants), and admin (everything: backups, `npm run dlq`) for people. */ -}}
 {{- define "platform.natsUsers" -}}
-{{ list "gateway" "quota" "provisioner" "cleanup" "admin" | toJson }}
+{{ append (include "platform.natsGrants" . | fromYaml | keys | sortAlpha) "admin" | toJson }}
 {{- end -}}
 
 {{- define "platform.natsUrl" -}}

@@ -1,4 +1,20 @@
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import { provideHttpClientTesting } from '@angular/common/http/testing';
+import { Provider, EnvironmentProviders } from '@angular/core';
+import { provideRouter } from '@angular/router';
+import { apiInterceptor } from './core/api.interceptor';
 import { StoreView } from './core/api.types';
+import { SESSION_STORAGE } from './core/session';
+
+/** What a component or service test needs: the app's HTTP stack against HttpTestingController, a router, a session. */
+export function provideConsoleTesting(): (Provider | EnvironmentProviders)[] {
+  return [
+    provideHttpClient(withInterceptors([apiInterceptor])),
+    provideHttpClientTesting(),
+    provideRouter([]),
+    { provide: SESSION_STORAGE, useValue: new MemoryStorage() },
+  ];
+}
 
 /** A store as the gateway sends it; override what the test is about. */
 export function aStore(overrides: Partial<StoreView> = {}): StoreView {

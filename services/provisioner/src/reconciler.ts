@@ -91,60 +91,37 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       this.logger.warn({ msg: 'Watch failed, restarting it', what, error: describe(error) });
     const { apps, batch, core, networking } = kube;
     this.stores = storeInformer(kube, enqueueStore, onError('stores'));
-    // What wakes a store: a change to its engine's workloads, or one of its fence objects deleted.
-    const managed = `${labels.managedBy}=urumi`;
-    const watched: [string, string, () => Promise<KubernetesListObject<KubernetesObject>>, boolean][] = [
-      [
-        '/apis/apps/v1/deployments',
-        ENGINE_WORKLOADS,
-        () => apps.listDeploymentForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
-        false,
-      ],
-      [
-        '/apis/apps/v1/statefulsets',
-        ENGINE_WORKLOADS,
-        () => apps.listStatefulSetForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
-        false,
-      ],
-      [
-        '/apis/batch/v1/jobs',
-        ENGINE_WORKLOADS,
-        () => batch.listJobForAllNamespaces({ labelSelector: ENGINE_WORKLOADS }),
-        false,
-      ],
-      [
-        '/api/v1/resourcequotas',
-        managed,
-        () => core.listResourceQuotaForAllNamespaces({ labelSelector: managed }),
-        true,
-      ],
-      ['/api/v1/limitranges', managed, () => core.listLimitRangeForAllNamespaces({ labelSelector: managed }), true],
-      [
-        '/apis/networking.k8s.io/v1/networkpolicies',
-        managed,
-        () => networking.listNetworkPolicyForAllNamespaces({ labelSelector: managed }),
-        true,
-      ],
-      [
-        '/apis/networking.k8s.io/v1/ingresses',
-        managed,
-        () => networking.listIngressForAllNamespaces({ labelSelector: managed }),
-        true,
-      ],
+    // What wakes a store: any change to its engine's workloads, or one of its fence objects deleted.
+    type List = (query: { labelSelector: string }) => Promise<KubernetesListObject<KubernetesObject>>;
+    const engineWorkloads: [string, List][] = [
+      ['/apis/apps/v1/deployments', (q) => apps.listDeploymentForAllNamespaces(q)],
+      ['/apis/apps/v1/statefulsets', (q) => apps.listStatefulSetForAllNamespaces(q)],
+      ['/apis/batch/v1/jobs', (q) => batch.listJobForAllNamespaces(q)],
     ];
-    this.watchers = watched.map(
-      ([path, labelSelector, list, onlyDeletions]) =>
+    const fence: [string, List][] = [
+      ['/api/v1/resourcequotas', (q) => core.listResourceQuotaForAllNamespaces(q)],
+      ['/api/v1/limitranges', (q) => core.listLimitRangeForAllNamespaces(q)],
+      ['/apis/networking.k8s.io/v1/networkpolicies', (q) => networking.listNetworkPolicyForAllNamespaces(q)],
+      ['/apis/networking.k8s.io/v1/ingresses', (q) => networking.listIngressForAllNamespaces(q)],
+    ];
+    // Fence objects wake a store only when deleted (and make it re-apply its fence at once).
+    const watch =
+      (labelSelector: string, onlyDeletions: boolean) =>
+      ([path, list]: [string, List]) =>
         new ResilientInformer(kube.config, {
           path,
-          list,
+          list: () => list({ labelSelector }),
           labelSelector,
           onChange: (object, deleted) => {
             if (deleted && onlyDeletions) this.applied.delete(storeNameOf(object.metadata?.namespace ?? '') ?? '');
             if (deleted || !onlyDeletions) enqueueNamespace(object);
           },
           onError: onError(path),
-        }),
-    );
+        });
+    this.watchers = [
+      ...engineWorkloads.map(watch(ENGINE_WORKLOADS, false)),
+      ...fence.map(watch(`${labels.managedBy}=urumi`, true)),
+    ];
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -183,7 +160,8 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       return;
     }
     if (!store.status?.phase) {
-      store = await this.progress(store, {
+      // Quota published this step; the Store's status only records it.
+      store = this.advance(store, {
         step: Step.APPROVED,
         phase: 'Provisioning',
         reason: 'Approved',
@@ -291,12 +269,25 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /**
-   * Moves the store to a step: its conditions, phase and history, in memory, and a status event. The
-   * event goes before the status is written (its id makes a repeat harmless), so a crash in between
-   * repeats the event rather than losing it.
+   * Moves the store to a step and announces it with a status event. The event goes before the status
+   * is written (its id makes a repeat harmless), so a crash in between repeats the event rather than
+   * losing it.
    */
   private async progress(store: Store, progress: Progress): Promise<Store> {
     const now = new Date();
+    const next = this.advance(store, progress, now);
+    const failed = progress.phase === 'Failed';
+    await this.events.publish(
+      next,
+      { step: progress.step, reason: failed ? progress.reason : '', message: failed ? progress.message : '', at: now },
+      this.config.urlScheme,
+    );
+    this.logger.log({ msg: `Store ${stepSlug(progress.step)}`, store: store.metadata.name, reason: progress.reason });
+    return next;
+  }
+
+  /** The store at a step, in memory: its conditions, phase and history. */
+  private advance(store: Store, progress: Progress, now = new Date()): Store {
     const generation = store.metadata.generation;
     const ready = progress.phase === 'Ready';
     const failed = progress.phase === 'Failed';
@@ -342,7 +333,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
         message: progress.message,
       });
     }
-    const next: Store = {
+    return {
       ...store,
       status: {
         ...store.status,
@@ -356,16 +347,9 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
         conditions,
       },
     };
-    await this.events.publish(
-      next,
-      { step: progress.step, reason: failed ? progress.reason : '', message: failed ? progress.message : '', at: now },
-      this.config.urlScheme,
-    );
-    this.logger.log({ msg: `Store ${stepSlug(progress.step)}`, store: store.metadata.name, reason: progress.reason });
-    return next;
   }
 
-  /** Writes `next`'s status over `written` (the last version stored), if anything changed. */
+  /** Whether this process applied the store's namespace, fence, credentials and Ingress this resync period. */
   private appliedRecently(store: Store): boolean {
     const last = this.applied.get(store.metadata.name);
     return (
@@ -375,6 +359,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     );
   }
 
+  /** Writes `next`'s status over `written` (the last version stored), if anything changed. */
   private writeStatus(written: Store, next: Store): Promise<Store> {
     return updateStoreStatus(this.kube, written, next.status ?? {});
   }

@@ -7,13 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export MEDUSA_DISABLE_TELEMETRY=true
 
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-stamp=node_modules/.urumi-lock-hash
-if [[ ! -f $stamp || $(cat "$stamp") != "$lock_hash" ]]; then
-  echo "[medusa] installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_hash" >"$stamp"
-fi
+bash ../../local/npm-ci.sh . medusa
 
 build_hash=$(find medusa-config.ts tsconfig.json package-lock.json src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 build_stamp=.medusa/server/.urumi-build-hash

@@ -1,12 +1,12 @@
-import { HttpClient, HttpContext, provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpClient, HttpContext } from '@angular/common/http';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
-import { provideRouter, Router } from '@angular/router';
+import { Router } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
-import { MemoryStorage } from '../testing';
-import { apiInterceptor, HANDLES_UNAUTHORIZED } from './api.interceptor';
+import { provideConsoleTesting } from '../testing';
+import { HANDLES_UNAUTHORIZED } from './api.interceptor';
 import { ApiError } from './api-error';
-import { Session, SESSION_STORAGE } from './session';
+import { Session } from './session';
 
 describe('apiInterceptor', () => {
   let http: HttpClient;
@@ -15,14 +15,7 @@ describe('apiInterceptor', () => {
   let router: Router;
 
   beforeEach(() => {
-    TestBed.configureTestingModule({
-      providers: [
-        provideHttpClient(withInterceptors([apiInterceptor])),
-        provideHttpClientTesting(),
-        provideRouter([]),
-        { provide: SESSION_STORAGE, useValue: new MemoryStorage() },
-      ],
-    });
+    TestBed.configureTestingModule({ providers: provideConsoleTesting() });
     http = TestBed.inject(HttpClient);
     backend = TestBed.inject(HttpTestingController);
     session = TestBed.inject(Session);

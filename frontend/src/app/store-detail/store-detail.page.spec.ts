@@ -1,12 +1,9 @@
-import { provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
-import { provideRouter } from '@angular/router';
-import { apiInterceptor } from '../core/api.interceptor';
 import { StoreView } from '../core/api.types';
-import { Session, SESSION_STORAGE } from '../core/session';
+import { Session } from '../core/session';
 import { StoreState } from '../core/store-state';
-import { aStore, MemoryStorage, settle } from '../testing';
+import { aStore, provideConsoleTesting, settle } from '../testing';
 import { StoreDetailPage } from './store-detail.page';
 
 describe(StoreDetailPage.name, () => {
@@ -15,14 +12,7 @@ describe(StoreDetailPage.name, () => {
   let element: HTMLElement;
 
   async function show(store: StoreView | { status: number; message: string }): Promise<void> {
-    TestBed.configureTestingModule({
-      providers: [
-        provideHttpClient(withInterceptors([apiInterceptor])),
-        provideHttpClientTesting(),
-        provideRouter([]),
-        { provide: SESSION_STORAGE, useValue: new MemoryStorage() },
-      ],
-    });
+    TestBed.configureTestingModule({ providers: provideConsoleTesting() });
     TestBed.inject(Session).signIn('token', 'tenant');
     backend = TestBed.inject(HttpTestingController);
     fixture = TestBed.createComponent(StoreDetailPage);

@@ -1,10 +1,6 @@
-import { provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
-import { provideRouter } from '@angular/router';
-import { apiInterceptor } from '../core/api.interceptor';
-import { SESSION_STORAGE } from '../core/session';
-import { aStore, MemoryStorage, settle } from '../testing';
+import { aStore, provideConsoleTesting, settle } from '../testing';
 import { CreateStoreForm } from './create-store.form';
 
 describe(CreateStoreForm.name, () => {
@@ -13,14 +9,7 @@ describe(CreateStoreForm.name, () => {
   let element: HTMLElement;
 
   beforeEach(async () => {
-    TestBed.configureTestingModule({
-      providers: [
-        provideHttpClient(withInterceptors([apiInterceptor])),
-        provideHttpClientTesting(),
-        provideRouter([]),
-        { provide: SESSION_STORAGE, useValue: new MemoryStorage() },
-      ],
-    });
+    TestBed.configureTestingModule({ providers: provideConsoleTesting() });
     fixture = TestBed.createComponent(CreateStoreForm);
     backend = TestBed.inject(HttpTestingController);
     element = fixture.nativeElement;

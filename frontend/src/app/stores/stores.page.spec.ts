@@ -1,11 +1,8 @@
-import { provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
-import { provideRouter } from '@angular/router';
-import { apiInterceptor } from '../core/api.interceptor';
-import { Session, SESSION_STORAGE } from '../core/session';
+import { Session } from '../core/session';
 import { StoreState } from '../core/store-state';
-import { aStore, MemoryStorage, settle } from '../testing';
+import { aStore, provideConsoleTesting, settle } from '../testing';
 import { StoresPage } from './stores.page';
 
 describe(StoresPage.name, () => {
@@ -14,14 +11,7 @@ describe(StoresPage.name, () => {
   let element: HTMLElement;
 
   function setUp(role: 'admin' | 'tenant' = 'tenant'): void {
-    TestBed.configureTestingModule({
-      providers: [
-        provideHttpClient(withInterceptors([apiInterceptor])),
-        provideHttpClientTesting(),
-        provideRouter([]),
-        { provide: SESSION_STORAGE, useValue: new MemoryStorage() },
-      ],
-    });
+    TestBed.configureTestingModule({ providers: provideConsoleTesting() });
     TestBed.inject(Session).signIn('token', role);
     backend = TestBed.inject(HttpTestingController);
     fixture = TestBed.createComponent(StoresPage);

@@ -278,6 +278,33 @@ describe('engine charts', () => {
       expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(SMALL_PLAN.storage);
     });
 
+    it('has its setup Job write to the same volumes the workloads keep, never to a scratch copy of them', () => {
+      const templates = podTemplates(manifests);
+      /** mountPath → claim, for every persistent mount of a long-running workload. */
+      const persistent = new Map<string, string>();
+      for (const t of templates.filter((t) => !t.owner.startsWith('Job/'))) {
+        for (const c of containersOf(t.spec)) {
+          for (const mount of c.volumeMounts ?? []) {
+            const claim = t.spec.volumes?.find((v) => v.name === mount.name)?.persistentVolumeClaim?.claimName;
+            if (claim) persistent.set(mount.mountPath, claim);
+          }
+        }
+      }
+      const jobMounts = templates
+        .filter((t) => t.owner.startsWith('Job/'))
+        .flatMap((t) =>
+          containersOf(t.spec).flatMap((c) =>
+            (c.volumeMounts ?? [])
+              .filter((mount) => persistent.has(mount.mountPath))
+              .map((mount) => ({
+                path: mount.mountPath,
+                claim: t.spec.volumes?.find((v) => v.name === mount.name)?.persistentVolumeClaim?.claimName,
+              })),
+          ),
+        );
+      expect(jobMounts).toEqual(jobMounts.map(({ path }) => ({ path, claim: persistent.get(path) })));
+    });
+
     it('renames its setup Job when the values change, and only then', async () => {
       const jobNames = async (...extra: string[]) =>
         parseManifests(await render(chart, 'store-fashion-boutique', ...extra))
@@ -326,7 +353,7 @@ describe('engine charts', () => {
       });
     }
 
-    it('installs into a store namespace under the small quota, becomes ready, and uninstalls without a trace', async () => {
+    it('installs into a store namespace under the small quota, becomes ready, upgrades within it, and uninstalls without a trace', async () => {
       const ns = await storeNamespaces.get(chart)!;
       const templates = podTemplates(manifests);
       const expectedPods = templates.reduce((sum, t) => sum + t.replicas, 0);
@@ -359,6 +386,24 @@ describe('engine charts', () => {
       expect(events.items.filter((e) => e.reason === 'FailedCreate' || /exceeded quota/.test(e.message))).toEqual([]);
       const claims = await getJson<Items<{ status: { phase: string } }>>(['get', 'pvc', '-n', ns]);
       expect(claims.items.map((c) => c.status.phase)).toEqual(claims.items.map(() => 'Bound'));
+
+      // An engine upgrade (a new image tag) rolls every workload and runs the setup Job again, all under the same quota.
+      const upgradeArgs = ['-f', valuesFile, '--set', 'image.tag=upgrade-check'];
+      const upgraded = parseManifests(await render(chart, ns, ...upgradeArgs));
+      await helm(['upgrade', 'store', chart.dir, '-n', ns, ...upgradeArgs]);
+      await Promise.all([
+        ...named('Deployment').map((name) =>
+          kubectl(['rollout', 'status', `deployment/${name}`, '-n', ns, '--timeout=90s']),
+        ),
+        ...upgraded
+          .filter((o) => o.kind === 'Job')
+          .map((job) => wait(`job/${job.metadata?.name}`, 'condition=Complete')),
+      ]);
+      // A pod refused while its predecessor still terminates is retried; what counts is that the upgrade completes.
+      await eventually(async () => {
+        const after = await getJson<Items<{ metadata: { name: string } }>>(['get', 'pods', '-n', ns]);
+        expect(after.items).toHaveLength(expectedPods);
+      }, 30_000);
 
       await helm(['uninstall', 'store', '-n', ns, '--wait', '--timeout=60s']);
       await eventually(async () => {

@@ -12,7 +12,7 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import { SERVICE_NODE_FLAGS, testSandbox, versions } from '@urumi/sandbox';
-import { containersOf, Manifest, parseManifests, podsFor, podTemplates } from './engine-chart';
+import { bytes, containersOf, Manifest, parseManifests, podsFor, podTemplates } from './engine-chart';
 
 // Renders, dry-runs and installs the platform chart on the sandbox (KWOK plays the kubelet: no container runs).
 jest.setTimeout(120_000);
@@ -135,6 +135,18 @@ describe('platform chart', () => {
       }
     });
 
+    it("sizes the provisioner's memory limit for its own heap plus every Helm child it may run at once", () => {
+      const provisioner = podTemplates(manifests).find((t) => t.owner === 'Deployment/urumi-provisioner')!;
+      const [container] = provisioner.spec.containers;
+      const helmConcurrency = Number(container!.env!.find((e) => e.name === 'PROVISIONER_HELM_CONCURRENCY')!.value);
+      const workers = Number(container!.env!.find((e) => e.name === 'PROVISIONER_WORKERS')!.value);
+      // Measured: the service peaks near 175 MiB under 100 stores, `helm upgrade --install` near 70 MiB.
+      const needed = (180 + 80 * helmConcurrency) * 2 ** 20;
+
+      expect(helmConcurrency).toBeLessThanOrEqual(workers);
+      expect(bytes(container!.resources!.limits!['memory'])).toBeGreaterThanOrEqual(needed);
+    });
+
     it('configures each service: its port, probes on /healthz and /readyz, NATS, the heap flags', () => {
       const values = readFileSync(join(chartDir, 'values.yaml'), 'utf8');
       const nodeOptions = /^nodeOptions: (.+)$/m.exec(values)![1];
@@ -239,6 +251,22 @@ describe('platform chart', () => {
       expect(apiServerPorts('urumi-quota')).toEqual([]);
     });
 
+    it("gives the provisioner the ingress controller's and DNS's pods, and the gateway the platform's hosts", () => {
+      const provisioner = envOf(find<V1Deployment>(manifests, 'Deployment', 'urumi-provisioner'));
+      const gateway = envOf(find<V1Deployment>(manifests, 'Deployment', 'urumi-gateway'));
+      const controller =
+        flavour === 'local'
+          ? ['ingress-nginx', { 'app.kubernetes.io/name': 'ingress-nginx' }]
+          : ['kube-system', { 'app.kubernetes.io/name': 'traefik' }];
+      expect([
+        provisioner['INGRESS_NAMESPACE'],
+        JSON.parse(provisioner['INGRESS_POD_LABELS']!),
+        provisioner['DNS_NAMESPACE'],
+        JSON.parse(provisioner['DNS_POD_LABELS']!),
+      ]).toEqual([...controller, 'kube-system', { 'k8s-app': 'kube-dns' }]);
+      expect(gateway['PLATFORM_HOSTS']).toBe(flavour === 'local' ? 'console.127.0.0.1.nip.io' : 'console.example.com');
+    });
+
     if (flavour === 'local') {
       it('is the laptop setup: nip.io over http, imported images, a tokens file, one NATS server', () => {
         const gateway = envOf(find<V1Deployment>(manifests, 'Deployment', 'urumi-gateway'));
@@ -277,6 +305,9 @@ describe('platform chart', () => {
         expect(gateway).toMatchObject({
           AUTH_MODE: 'oidc',
           OIDC_ISSUER: expect.stringMatching(/^https:\/\//),
+          // Stores belong to the immutable subject; the mutable user name is only shown.
+          OIDC_USER_CLAIM: 'sub',
+          OIDC_DISPLAY_NAME_CLAIM: 'preferred_username',
           ALLOWED_ORIGINS: 'https://console.example.com',
           STORE_URL_SCHEME: 'https',
         });
@@ -370,6 +401,64 @@ describe('platform chart', () => {
       const subjects = (binding as unknown as { subjects: { namespace: string }[] }).subjects;
       expect(subjects.map((s) => s.namespace)).toEqual(['urumi-system']);
     }
+  });
+
+  it('has the roles RBAC.md describes, rule for rule, and no RBAC objects or ServiceAccounts in them', async () => {
+    const rbac = parseManifests(await render('urumi', 'urumi-system', '--show-only', 'templates/rbac.yaml'));
+    const doc = readFileSync(join(chartDir, 'RBAC.md'), 'utf8');
+    const words = (cell: string) =>
+      cell
+        .split(',')
+        .map((word) => word.trim().replace(/^`|`$/g, ''))
+        .filter(Boolean);
+    /** The rows of the table under `## <role>`: apiGroup, resources, resourceNames, verbs. */
+    const documented = (role: string) =>
+      doc
+        .split(`## ${role}\n`)[1]!
+        .split('\n## ')[0]!
+        .split('\n')
+        .filter((line) => line.startsWith('| `'))
+        .map((line) => {
+          const [group, resources, names, verbs] = line.split('|').slice(1, 5).map(words);
+          return {
+            apiGroups: group!.map((g) => (g === "''" ? '' : g)),
+            resources,
+            ...(names!.length > 0 && { resourceNames: names }),
+            verbs,
+          };
+        });
+    for (const role of ['urumi-provisioner', 'urumi-cleanup']) {
+      const rules = find<{ rules: V1PolicyRule[] }>(rbac, 'ClusterRole', role).rules;
+      expect([role, rules]).toEqual([role, documented(role)]);
+      const resources = rules.flatMap((rule) => rule.resources ?? []);
+      for (const forbidden of ['roles', 'rolebindings', 'serviceaccounts', 'pods', '*']) {
+        expect(resources).not.toContain(forbidden);
+      }
+    }
+  });
+
+  it("renders the admission policy for this release's operators only, failing closed", async () => {
+    const policy = parseManifests(
+      await render('shop', 'shop-system', '--show-only', 'templates/admission-policy.yaml'),
+    ) as unknown as {
+      kind: string;
+      metadata: { name: string };
+      spec: {
+        failurePolicy?: string;
+        matchConditions?: { expression: string }[];
+        policyName?: string;
+        validationActions?: string[];
+      };
+    }[];
+    expect(policy.map((o) => [o.kind, o.metadata.name])).toEqual([
+      ['ValidatingAdmissionPolicy', 'shop-operators'],
+      ['ValidatingAdmissionPolicyBinding', 'shop-operators'],
+    ]);
+    expect(policy[0]!.spec.failurePolicy).toBe('Fail');
+    expect(policy[0]!.spec.matchConditions?.map((c) => c.expression)).toEqual([
+      "request.userInfo.username in ['system:serviceaccount:shop-system:urumi-provisioner', 'system:serviceaccount:shop-system:urumi-cleanup']",
+    ]);
+    expect(policy[1]!.spec).toEqual({ policyName: 'shop-operators', validationActions: ['Deny'] });
   });
 
   it("gives the gateway the stores' URL scheme from stores.tls.mode, as the provisioner derives it", async () => {

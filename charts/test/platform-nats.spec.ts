@@ -1,7 +1,6 @@
 import { Controller, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MicroserviceOptions, Payload } from '@nestjs/microservices';
-import type { V1ConfigMap, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import {
   defineStream,
   durableName,
@@ -12,98 +11,28 @@ import {
   NATS_CONNECTION,
   NatsSettings,
 } from '@urumi/messaging';
-import { buckets, streams, subjects } from '@urumi/contracts';
+import { buckets, Step, streams, subjects } from '@urumi/contracts';
 import type { StoreView } from '@urumi/contracts';
-import { eventually, NatsCluster, NatsServerPorts, Platform, SeededUser, testSandbox } from '@urumi/sandbox';
+import {
+  eventually,
+  NatsCluster,
+  Platform,
+  PlatformNats,
+  RenderedNats,
+  renderChartNats,
+  SeededUser,
+  startChartNats,
+  testSandbox,
+} from '@urumi/sandbox';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { connect, NatsConnection } from 'nats';
-import { Manifest, parseManifests } from './engine-chart';
+import { AckPolicy, connect, NatsConnection } from 'nats';
 
 // The platform chart's NATS as nats-server runs it: the rendered nats.conf and the StatefulSet's environment
 // (passwords from the generated Secret), on loopback ports instead of pod addresses, with the services' own
 // messaging code connecting as the services do.
 jest.setTimeout(120_000);
-
-const chartDir = join(resolve(__dirname, '../..'), 'charts/platform');
-const RELEASE = 'urumi';
-const NAMESPACE = 'urumi-system';
-
-interface RenderedNats {
-  readonly config: string;
-  /** Each service's NATS password, from the Secret the chart generates. */
-  readonly passwords: Readonly<Record<string, string>>;
-  readonly statefulSet: V1StatefulSet;
-}
-
-async function renderNats(valuesFile: string): Promise<RenderedNats> {
-  const yaml = await testSandbox().helm([
-    'template',
-    RELEASE,
-    chartDir,
-    '-n',
-    NAMESPACE,
-    '-f',
-    join(chartDir, valuesFile),
-    '--show-only',
-    'templates/nats.yaml',
-  ]);
-  const manifests = parseManifests(yaml);
-  const find = <T>(kind: string) => {
-    const found = manifests.find((manifest: Manifest) => manifest.kind === kind);
-    if (!found) throw new Error(`templates/nats.yaml rendered no ${kind}`);
-    return found as unknown as T;
-  };
-  const secret = find<V1Secret>('Secret');
-  const passwords = Object.fromEntries(
-    Object.entries(secret.data ?? {}).map(([user, value]) => [user, Buffer.from(value, 'base64').toString()]),
-  );
-  return { config: find<V1ConfigMap>('ConfigMap').data!['nats.conf']!, passwords, statefulSet: find('StatefulSet') };
-}
-
-/** The nats container's environment as the kubelet would resolve it for pod `<release>-nats-<index>`. */
-function podEnv(rendered: RenderedNats, index: number): Record<string, string> {
-  const env: Record<string, string> = {};
-  const [container] = rendered.statefulSet.spec!.template.spec!.containers;
-  for (const variable of container!.env ?? []) {
-    const from = variable.valueFrom;
-    if (variable.value !== undefined) {
-      env[variable.name] = variable.value.replace(/\$\(([A-Za-z0-9_]+)\)/g, (ref, name: string) => env[name] ?? ref);
-    } else if (from?.secretKeyRef) {
-      env[variable.name] = rendered.passwords[from.secretKeyRef.key]!;
-    } else if (from?.fieldRef?.fieldPath === 'metadata.name') {
-      env[variable.name] = `${RELEASE}-nats-${index}`;
-    }
-    // resourceFieldRef (GOMEMLIMIT from the memory limit): left to nats-server's default here.
-  }
-  return env;
-}
-
-/** The rendered nats.conf with the pod's fixed ports, volume and route host names swapped for loopback ones. */
-function onLoopback(config: string, server: NatsServerPorts, all: readonly NatsServerPorts[]): string {
-  let local = config;
-  const swap = (pattern: RegExp, replacement: (match: string, ...groups: string[]) => string) => {
-    if (!pattern.test(local)) throw new Error(`the chart's nats.conf has no ${pattern}:\n${config}`);
-    local = local.replace(pattern, replacement);
-  };
-  swap(/^port: 4222$/m, () => `listen: 127.0.0.1:${server.client}`);
-  swap(/^http_port: 8222$/m, () => `http: 127.0.0.1:${server.monitor}`);
-  swap(/store_dir: \/data$/m, () => `store_dir: "${server.storeDir}"`);
-  if (all.length > 1) {
-    swap(/^ {2}port: 6222$/m, () => `  listen: 127.0.0.1:${server.cluster}`);
-    swap(/nats:\/\/[a-z-]+-nats-(\d+)\.\S+:6222/g, (_, index) => `nats://127.0.0.1:${all[Number(index)]!.cluster}`);
-  }
-  return local;
-}
-
-async function startRendered(rendered: RenderedNats, size: number): Promise<NatsCluster> {
-  return NatsCluster.start({
-    size,
-    config: (server, all) => onLoopback(rendered.config, server, all),
-    env: (server) => podEnv(rendered, server.index),
-  });
-}
 
 /** A Nest application with the messaging module, as a service builds it. */
 async function messagingApp(nats: NatsSettings, name: string, streams = [STORES]): Promise<INestApplicationContext> {
@@ -113,6 +42,17 @@ async function messagingApp(nats: NatsSettings, name: string, streams = [STORES]
   });
 }
 
+/**
+ * The error NATS answers a request on a subject the user may not publish to (nats.js rejects with it); `{name}`
+ * stands for a consumer name the client generates.
+ */
+const violation = (subject: string) => {
+  const pattern = subject.replace(/[.*+?^${}()|[\]\\$]/g, '\\$&').replace(/\\\{name\\\}/g, '[A-Za-z0-9_]+');
+  return new RegExp(`^'Permissions Violation for Publish to "${pattern}"'$`);
+};
+
+const violationsIn = (lines: readonly string[]) => lines.filter((line) => /violation/i.test(line));
+
 // What the services use: the gateway's stream and one of its buckets.
 const STORES = defineStream(streams.stores);
 const BUCKET = buckets.idempotency;
@@ -121,10 +61,11 @@ describe("the platform chart's NATS", () => {
   describe('values-local.yaml: one server', () => {
     let rendered: RenderedNats;
     let cluster: NatsCluster;
+    const settings = (user: string) => ({ servers: cluster.urls, user, password: rendered.passwords[user] });
 
     beforeAll(async () => {
-      rendered = await renderNats('values-local.yaml');
-      cluster = await startRendered(rendered, 1);
+      rendered = await renderChartNats(testSandbox(), 'values-local.yaml');
+      cluster = await startChartNats(rendered, 1);
     });
 
     afterAll(() => cluster?.down());
@@ -135,16 +76,45 @@ describe("the platform chart's NATS", () => {
       expect(rendered.config).not.toMatch(/cluster \{/);
     });
 
-    it.each(['gateway', 'quota', 'provisioner', 'cleanup'])('lets %s in with its own password', async (user) => {
-      // Each with no stream of its own: every service creates the dead-letter stream.
-      const app = await messagingApp({ servers: cluster.urls, user, password: rendered.passwords[user] }, user, []);
+    it('lets each service in with its own password; the gateway defines the dead-letter stream, the others bind it', async () => {
+      for (const user of ['gateway', 'quota', 'provisioner', 'cleanup']) {
+        const app = await messagingApp(settings(user), user, []);
+        try {
+          const jsm = await app.get<NatsConnection>(NATS_CONNECTION).jetstreamManager();
+          expect((await jsm.streams.info('DEADLETTER')).config.num_replicas).toBe(1);
+        } finally {
+          await app.close();
+        }
+      }
+      expect(violationsIn((await cluster.log(0)).split('\n'))).toEqual([]);
+    });
+
+    it('has a service wait for a stream or bucket another service defines, until its owner has created it', async () => {
+      const refusedCreate = (user: string, stream: string) =>
+        new RegExp(`user:${user}" - Publish Violation - Subject "\\$JS\\.API\\.STREAM\\.CREATE\\.${stream}"`);
+      // Quota binds STORES (the gateway's) and cleanup store-lifecycle (the provisioner's): both start first here.
+      const quota = messagingApp(settings('quota'), 'quota', [STORES]);
+      const cleanup = await messagingApp(settings('cleanup'), 'cleanup', []);
+      const lifecycle = cleanup.get(KeyValueBuckets).open(buckets.storeLifecycle);
+      const apps: Promise<INestApplicationContext>[] = [quota, Promise.resolve(cleanup)];
       try {
-        const info = await (
-          await app.get<NatsConnection>(NATS_CONNECTION).jetstreamManager()
-        ).streams.info('DEADLETTER');
-        expect(info.config.num_replicas).toBe(1);
+        await eventually(async () => {
+          const log = await cluster.log(0);
+          expect(log).toMatch(refusedCreate('quota', 'STORES'));
+          expect(log).toMatch(refusedCreate('cleanup', 'KV_store-lifecycle'));
+        }, 10_000);
+
+        apps.push(messagingApp(settings('gateway'), 'gateway', [STORES]));
+        const provisioner = await messagingApp(settings('provisioner'), 'provisioner', []);
+        apps.push(Promise.resolve(provisioner));
+        const owned = await provisioner.get(KeyValueBuckets).open(buckets.storeLifecycle);
+        await owned.put('store-1', 'provisioning');
+
+        expect((await (await lifecycle).get('store-1'))?.string()).toBe('provisioning');
+        const jsm = await (await quota).get<NatsConnection>(NATS_CONNECTION).jetstreamManager();
+        expect((await jsm.streams.info(STORES.name)).config.subjects).toEqual(STORES.subjects);
       } finally {
-        await app.close();
+        await Promise.all(apps.map(async (app) => (await app).close()));
       }
     });
 
@@ -164,8 +134,8 @@ describe("the platform chart's NATS", () => {
     let app: INestApplicationContext;
 
     beforeAll(async () => {
-      rendered = await renderNats('values-prod.yaml');
-      cluster = await startRendered(rendered, 3);
+      rendered = await renderChartNats(testSandbox(), 'values-prod.yaml');
+      cluster = await startChartNats(rendered, 3);
     });
 
     afterAll(async () => {
@@ -196,17 +166,18 @@ describe("the platform chart's NATS", () => {
     it('delivers to a consumer signed in as another service, on a durable consumer kept on all three', async () => {
       const received: unknown[] = [];
       @Controller()
-      class OrdersHandler {
+      class DeleteHandler {
         @EventPattern(subjects.deleteStore)
         on(@Payload() payload: unknown): void {
           received.push(payload);
         }
       }
-      @Module({ controllers: [OrdersHandler] })
+      @Module({ controllers: [DeleteHandler] })
       class ConsumerModule {}
-      const quota = { servers: cluster.urls, user: 'quota', password: rendered.passwords['quota'], replicas: 3 };
+      // Cleanup's own durable consumer: the only one of STORES its user may create and pull from.
+      const cleanup = { servers: cluster.urls, user: 'cleanup', password: rendered.passwords['cleanup'], replicas: 3 };
       const consumer = await NestFactory.createMicroservice<MicroserviceOptions>(ConsumerModule, {
-        strategy: new JetStreamServer({ nats: quota, durablePrefix: 'natschart', stream: STORES.name }),
+        strategy: new JetStreamServer({ nats: cleanup, durablePrefix: 'cleanup', stream: STORES.name }),
         logger: false,
       });
       await consumer.listen();
@@ -216,8 +187,17 @@ describe("the platform chart's NATS", () => {
           .publish(subjects.deleteStore, JSON.stringify({ order: 1 }), { msgId: 'order-1' });
         await eventually(() => expect(received).toEqual([{ order: 1 }]), 30_000);
         const jsm = await app.get<NatsConnection>(NATS_CONNECTION).jetstreamManager();
-        const info = await jsm.consumers.info(STORES.name, durableName('natschart', subjects.deleteStore));
-        expect(info.cluster?.replicas?.filter((peer) => peer.current)).toHaveLength(2);
+        const info = await jsm.streams.info(STORES.name);
+        expect(info.state.consumer_count).toBe(1);
+        const admin = await connect({ servers: cluster.urls, user: 'admin', pass: rendered.passwords['admin'] });
+        try {
+          const durable = await (
+            await admin.jetstreamManager()
+          ).consumers.info(STORES.name, durableName('cleanup', subjects.deleteStore));
+          expect(durable.cluster?.replicas?.filter((peer) => peer.current)).toHaveLength(2);
+        } finally {
+          await admin.close();
+        }
       } finally {
         await consumer.close();
       }
@@ -253,17 +233,18 @@ describe("the platform chart's NATS", () => {
     });
   });
 
+  // The platform as every end-to-end test runs it: Platform starts its own nats-server from the rendered chart.
   describe('values-local.yaml: the four services, each under its own NATS permissions', () => {
     const tenant: SeededUser = { name: 'nora', role: 'tenant', token: randomBytes(24).toString('hex') };
     // Allowed no store at all, so quota's rejection travels too.
     const refusedTenant: SeededUser = { name: 'otto', role: 'tenant', token: randomBytes(24).toString('hex') };
+    const admin: SeededUser = { name: 'ada', role: 'admin', token: randomBytes(24).toString('hex') };
     const logs: string[] = [];
-    let rendered: RenderedNats;
-    let cluster: NatsCluster;
     let platform: Platform;
+    let nats: PlatformNats;
     let gatewayUrl: string;
 
-    const signIn = (user: string) => ({ servers: cluster.urls, user, pass: rendered.passwords[user] });
+    const signIn = (user: string) => connect({ servers: nats.url, user, pass: nats.passwords[user] });
     const api = async (method: string, path: string, body?: unknown, user = tenant) => {
       const res = await fetch(`${gatewayUrl}${path}`, {
         method,
@@ -277,41 +258,43 @@ describe("the platform chart's NATS", () => {
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : undefined) as StoreView };
     };
+    /** Runs `act` signed in as `user`. */
+    const as = async <T>(user: string, act: (connection: NatsConnection) => Promise<T>): Promise<T> => {
+      const connection = await signIn(user);
+      try {
+        return await act(connection);
+      } finally {
+        await connection.close();
+      }
+    };
+    /** `act`, signed in as `user`, is refused with NATS's permission violation for `subject` (not a timeout). */
+    const refused = (user: string, subject: string, act: (connection: NatsConnection) => Promise<unknown>) =>
+      as(user, (connection) => expect(act(connection)).rejects.toThrow(violation(subject)));
+    const jsm = (connection: NatsConnection) => connection.jetstreamManager();
+    // Bound without a lookup (which would be refused first), reading as the services do: by direct get.
+    const bucket = (connection: NatsConnection, name: string) =>
+      connection.jetstream().views.kv(name, { bindOnly: true, allow_direct: true });
 
     beforeAll(async () => {
-      rendered = await renderNats('values-local.yaml');
-      cluster = await startRendered(rendered, 1);
-      const natsEnv = (user: string) => ({
-        NATS_URL: cluster.urls.join(','),
-        NATS_USER: user,
-        NATS_PASSWORD: rendered.passwords[user]!,
-      });
       platform = new Platform(testSandbox(), {
-        users: [tenant, refusedTenant],
+        users: [tenant, refusedTenant, admin],
         env: {
           LOG_LEVEL: 'info',
           RESYNC_SECONDS: '5',
           QUOTA_OWNER_OVERRIDES: JSON.stringify({ [refusedTenant.name]: { maxActiveStores: 0 } }),
         },
-        serviceEnv: {
-          gateway: natsEnv('gateway'),
-          quota: natsEnv('quota'),
-          provisioner: natsEnv('provisioner'),
-          cleanup: natsEnv('cleanup'),
-        },
         output: (line) => logs.push(line),
       });
-      ({ gatewayUrl } = await platform.start());
+      ({ gatewayUrl, nats } = await platform.start());
     });
 
     afterAll(async () => {
-      await platform?.stop();
       // The services' and the server's own account of the run, for whoever investigates a failure.
       const logDir = join(resolve(__dirname, '../..'), '.sandbox', 'logs');
       await mkdir(logDir, { recursive: true });
       await writeFile(join(logDir, 'platform-nats-services.log'), logs.join('\n'));
-      if (cluster) await writeFile(join(logDir, 'platform-nats-server.log'), await cluster.log(0));
-      await cluster?.down();
+      if (platform) await writeFile(join(logDir, 'platform-nats-server.log'), await platform.natsLog());
+      await platform?.stop();
     });
 
     it('takes a store from request to Ready and back to nothing, with no permission refused', async () => {
@@ -332,58 +315,163 @@ describe("the platform chart's NATS", () => {
         250,
       );
       // A command quota cannot read: dead-lettered (by quota, into the stream it may feed), not lost.
-      const gateway = await connect(signIn('gateway'));
-      try {
+      await as('gateway', async (gateway) => {
         await gateway.jetstream().publish(subjects.createStore, 'not a command', { msgID: `poison-${name}` });
-        const jsm = await gateway.jetstreamManager();
+        const manager = await jsm(gateway);
         await eventually(
-          async () => expect((await jsm.streams.info('DEADLETTER')).state.messages).toBeGreaterThan(0),
+          async () => expect((await manager.streams.info('DEADLETTER')).state.messages).toBeGreaterThan(0),
           30_000,
           250,
         );
-      } finally {
-        await gateway.close();
-      }
-
-      expect(logs.filter((line) => /violation/i.test(line))).toEqual([]);
-      expect((await cluster.log(0)).split('\n').filter((line) => /violation/i.test(line))).toEqual([]);
+      });
+      // The audit trail pages under the gateway's grants: the newest entry is the refused tenant's create.
+      const audit = await fetch(`${gatewayUrl}/api/v1/audit?limit=1`, {
+        headers: { Authorization: `Bearer ${admin.token}` },
+      });
+      expect(audit.status).toBe(200);
+      const page = (await audit.json()) as { items: { user: string; action: string }[]; next?: number };
+      expect(page.items).toEqual([expect.objectContaining({ user: refusedTenant.name })]);
+      expect(page.next).toBeGreaterThan(1);
+      expect(violationsIn(logs)).toEqual([]);
+      expect(violationsIn((await platform.natsLog()).split('\n'))).toEqual([]);
     }, 240_000);
 
-    it('refuses what a service has no business doing', async () => {
-      const refused = async (user: string, act: (connection: NatsConnection) => Promise<unknown>) => {
-        const connection = await connect(signIn(user));
-        try {
-          await expect(act(connection)).rejects.toThrow();
-        } finally {
-          await connection.close();
-        }
-      };
-      const publish = (subject: string) => (connection: NatsConnection) =>
-        connection.jetstream().publish(subject, 'forged', { timeout: 2_000 });
+    it('refuses each service every other service’s consumers, streams and buckets', async () => {
+      const approvals = durableName('provisioner', subjects.status(Step.APPROVED));
+      // The internet-facing gateway may not repoint, read or drain the provisioner's approval consumer…
+      await refused('gateway', `$JS.API.CONSUMER.CREATE.STORES.${approvals}.store.>`, async (c) =>
+        (await jsm(c)).consumers.add('STORES', {
+          durable_name: approvals,
+          filter_subject: 'store.>',
+          ack_policy: AckPolicy.Explicit,
+        }),
+      );
+      await refused('gateway', `$JS.API.CONSUMER.INFO.STORES.${approvals}`, async (c) =>
+        (await jsm(c)).consumers.info('STORES', approvals),
+      );
+      await refused('gateway', `$JS.API.CONSUMER.MSG.NEXT.STORES.${approvals}`, async (c) =>
+        c.request(`$JS.API.CONSUMER.MSG.NEXT.STORES.${approvals}`, '{"batch":1,"no_wait":true}'),
+      );
+      // …nor make a consumer of its own that reads everything, nor delete one.
+      await refused('gateway', '$JS.API.CONSUMER.CREATE.STORES', async (c) =>
+        (await jsm(c)).consumers.add('STORES', { ack_policy: AckPolicy.None }),
+      );
+      await refused('gateway', `$JS.API.CONSUMER.DELETE.STORES.${approvals}`, async (c) =>
+        (await jsm(c)).consumers.delete('STORES', approvals),
+      );
+      // Nobody takes another service's durable name.
+      await refused('cleanup', '$JS.API.CONSUMER.CREATE.STORES.quota-store-cmd-create.store.cmd.create', async (c) =>
+        (await jsm(c)).consumers.add('STORES', {
+          durable_name: 'quota-store-cmd-create',
+          filter_subject: subjects.createStore,
+          ack_policy: AckPolicy.Explicit,
+        }),
+      );
 
-      // Only quota decides; only the gateway issues commands; no service deletes or purges a stream.
-      await refused('gateway', publish('store.status.approved'));
-      await refused('cleanup', publish('store.status.approved'));
-      await refused('provisioner', publish('store.status.approved'));
-      await refused('provisioner', publish('store.status.rejected'));
-      await refused('quota', publish('store.cmd.create'));
-      await refused('cleanup', publish('store.cmd.delete'));
-      await refused('gateway', async (connection) => (await connection.jetstreamManager()).streams.delete('STORES'));
-      await refused('gateway', async (connection) => (await connection.jetstreamManager()).streams.purge('AUDIT'));
-      await refused('provisioner', async (connection) => {
-        const kv = await connection.jetstream().views.kv('quota', { bindOnly: true });
-        return kv.put('ledger', 'forged');
-      });
+      // No bucket outside a service's own: no get (direct or not), no watch, no write.
+      await refused('gateway', '$JS.API.DIRECT.GET.KV_quota.$KV.quota.platform', async (c) =>
+        (await bucket(c, buckets.quota)).get('platform'),
+      );
+      await refused('gateway', '$JS.API.STREAM.MSG.GET.KV_quota', async (c) =>
+        (await jsm(c)).streams.getMessage('KV_quota', { last_by_subj: '$KV.quota.platform' }),
+      );
+      await refused('gateway', '$JS.API.CONSUMER.CREATE.KV_quota.{name}.$KV.quota.>', async (c) =>
+        (await bucket(c, buckets.quota)).watch(),
+      );
+      await refused('gateway', '$JS.API.DIRECT.GET.KV_store-lifecycle.$KV.store-lifecycle.any', async (c) =>
+        (await bucket(c, buckets.storeLifecycle)).get('any'),
+      );
+      await refused('quota', '$JS.API.DIRECT.GET.KV_idempotency.$KV.idempotency.any', async (c) =>
+        (await bucket(c, buckets.idempotency)).get('any'),
+      );
+      await refused('provisioner', '$KV.quota.platform', async (c) =>
+        c.jetstream().publish('$KV.quota.platform', 'forged', { timeout: 2_000 }),
+      );
+      await refused('cleanup', '$JS.API.CONSUMER.CREATE.KV_stores.{name}.$KV.stores.>', async (c) =>
+        (await bucket(c, buckets.stores)).watch(),
+      );
 
-      const admin = await connect(signIn('admin'));
-      try {
-        expect((await (await admin.jetstreamManager()).streams.info('STORES')).config.name).toBe('STORES');
-      } finally {
-        await admin.close();
+      // Nobody but the gateway reads the audit trail; one service defines each stream and bucket.
+      await refused('provisioner', '$JS.API.STREAM.MSG.GET.AUDIT', async (c) =>
+        (await jsm(c)).streams.getMessage('AUDIT', { seq: 1 }),
+      );
+      await refused('quota', '$JS.API.CONSUMER.CREATE.AUDIT.peek', async (c) =>
+        (await jsm(c)).consumers.add('AUDIT', { name: 'peek', ack_policy: AckPolicy.None }),
+      );
+      for (const user of ['quota', 'provisioner', 'cleanup']) {
+        await refused(user, '$JS.API.STREAM.UPDATE.STORES', async (c) => {
+          const manager = await jsm(c);
+          return manager.streams.update('STORES', { ...(await manager.streams.info('STORES')).config, max_age: 1 });
+        });
       }
-      const log = await cluster.log(0);
-      expect(log).toMatch(/Violation.*"store\.status\.approved"/i);
-      expect(log).toMatch(/Violation.*"\$JS\.API\.STREAM\.DELETE\.STORES"/i);
+      await refused('quota', '$JS.API.STREAM.CREATE.DEADLETTER', async (c) =>
+        (await jsm(c)).streams.add({ name: 'DEADLETTER', subjects: ['deadletter.>'] }),
+      );
+      await refused('cleanup', '$JS.API.STREAM.UPDATE.KV_store-lifecycle', async (c) => {
+        const manager = await jsm(c);
+        const { config } = await manager.streams.info('KV_store-lifecycle');
+        return manager.streams.update('KV_store-lifecycle', { ...config, max_age: 1 });
+      });
+      await refused('gateway', '$JS.API.STREAM.DELETE.STORES', async (c) => (await jsm(c)).streams.delete('STORES'));
+      await refused('gateway', '$JS.API.STREAM.PURGE.AUDIT', async (c) => (await jsm(c)).streams.purge('AUDIT'));
+
+      // Only quota decides; only the gateway issues commands.
+      const forge = (subject: string) => (c: NatsConnection) =>
+        c.jetstream().publish(subject, 'forged', { timeout: 2_000 });
+      await refused('gateway', 'store.status.approved', forge('store.status.approved'));
+      await refused('cleanup', 'store.status.approved', forge('store.status.approved'));
+      await refused('provisioner', 'store.status.approved', forge('store.status.approved'));
+      await refused('provisioner', 'store.status.rejected', forge('store.status.rejected'));
+      await refused('quota', 'store.cmd.create', forge('store.cmd.create'));
+      await refused('cleanup', 'store.cmd.delete', forge('store.cmd.delete'));
+    });
+
+    it('lets each service do its own: its consumers, its buckets, the streams it binds', async () => {
+      const logBefore = (await platform.natsLog()).length;
+      const ownConsumers: Record<string, string[]> = {
+        gateway: [durableName('gateway', 'store.>')],
+        quota: [durableName('quota', subjects.createStore), durableName('quota', subjects.status(Step.DELETED))],
+        provisioner: [durableName('provisioner', subjects.status(Step.APPROVED))],
+        cleanup: [durableName('cleanup', subjects.deleteStore)],
+      };
+      for (const [user, durables] of Object.entries(ownConsumers)) {
+        const names = await as(user, async (c) => {
+          const manager = await jsm(c);
+          expect((await manager.streams.info('STORES')).config.name).toBe('STORES');
+          return Promise.all(durables.map(async (durable) => (await manager.consumers.info('STORES', durable)).name));
+        });
+        expect(names).toEqual(durables);
+      }
+      const ownBuckets: Record<string, string[]> = {
+        gateway: [buckets.stores, buckets.storeNames, buckets.idempotency, buckets.rateLimits],
+        quota: [buckets.quota],
+        provisioner: [buckets.storeLifecycle],
+        cleanup: [buckets.storeLifecycle],
+      };
+      for (const [user, names] of Object.entries(ownBuckets)) {
+        await as(user, async (c) => {
+          for (const name of names) {
+            const kv = await c.jetstream().views.kv(name);
+            await kv.put(`grant-check-${user}`, user);
+            expect((await kv.get(`grant-check-${user}`))?.string()).toBe(user);
+            const watch = await kv.watch({ key: `grant-check-${user}` });
+            for await (const entry of watch) {
+              expect(entry.string()).toBe(user);
+              break;
+            }
+            await kv.delete(`grant-check-${user}`);
+          }
+        });
+      }
+      expect(violationsIn((await platform.natsLog()).slice(logBefore).split('\n'))).toEqual([]);
+    });
+
+    it('lets admin look at every stream', async () => {
+      await as(nats.user, async (admin) => {
+        const manager = await jsm(admin);
+        expect((await manager.streams.info('STORES')).config.name).toBe('STORES');
+        expect((await manager.streams.info('AUDIT')).state.messages).toBeGreaterThan(0);
+      });
     });
   });
 });

@@ -7,8 +7,11 @@ import type { EngineName } from './steps';
 
 /** Whom a token belongs to (GET /api/v1/me): tenants see their own stores, admins every store and the audit. */
 export interface Me {
+  /** The stable id stores are owned by (OIDC: the token's `sub`). */
   readonly name: string;
   readonly role: 'admin' | 'tenant';
+  /** What to call the user (OIDC: `preferred_username`), when the identity provider gives one; else show `name`. */
+  readonly displayName?: string;
 }
 
 export interface StepView {

@@ -19,10 +19,12 @@ const DAY_MS = 24 * 60 * MINUTE_MS;
 
 /**
  * STORES carries commands and status events; a republish with the same msgId within an hour (a
- * service retrying after a crash) is dropped. AUDIT keeps a year of who-did-what.
+ * service retrying after a crash) is dropped. It keeps a week: every consumer has acted on a message long
+ * before, and a store's current state lives in the `stores` KV read model (and the cluster), not in the
+ * stream, so nothing is lost when old messages go. AUDIT keeps a year of who-did-what.
  */
 export const streams = {
-  stores: { name: 'STORES', subjects: ['store.>'], duplicateWindowMs: 60 * MINUTE_MS },
+  stores: { name: 'STORES', subjects: ['store.>'], duplicateWindowMs: 60 * MINUTE_MS, maxAgeMs: 7 * DAY_MS },
   audit: { name: 'AUDIT', subjects: ['audit.>'], duplicateWindowMs: 2 * MINUTE_MS, maxAgeMs: 365 * DAY_MS },
 } as const;
 

@@ -44,27 +44,36 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- /*
-What each service may do on NATS, besides reading replies on _INBOX.> and running consumers: the streams it creates
-or updates (besides DEADLETTER, which every consumer may feed), the KV buckets it reads and writes, the subjects it
-publishes to, and the ones it must not (only quota decides: the gateway, which faces the internet, cannot approve).
+What each service may do on NATS, besides reading replies on _INBOX.> and feeding DEADLETTER (deadletter.>):
+- streams: the streams whose definition it owns (it creates them and keeps them at their definition); every other
+  service only looks them up (STORES and DEADLETTER) and waits for the owner to create them.
+- buckets: the KV buckets (streams KV_<bucket>) it owns and uses; binds: buckets another service owns that it reads
+  and writes. Nobody reads a bucket outside its two lists: no get, no direct get, no watch.
+- consumers: its durable consumers on STORES by name (@urumi/messaging's <durablePrefix>-<pattern>): it creates,
+  updates, pulls from and acks those alone, so no service can repoint or drain another's.
+- reads: streams it reads page by page with short-lived ordered consumers (the gateway's audit trail).
+- publish / deny: the subjects it publishes to, and the ones it must not (only quota decides: the gateway, which
+  faces the internet, cannot approve).
 */ -}}
 {{- define "platform.natsGrants" -}}
 gateway:
-  streams: [STORES, AUDIT]
+  streams: [STORES, AUDIT, DEADLETTER]
   buckets: [stores, store-names, idempotency, rate-limits]
+  consumers: [gateway-store-all]
+  reads: [AUDIT]
   publish: ["store.cmd.>", "audit.>"]
 quota:
-  streams: []
   buckets: [quota]
+  consumers: [quota-store-cmd-create, quota-store-status-deleted]
   publish: [store.status.approved, store.status.rejected]
 provisioner:
-  streams: [STORES]
   buckets: [store-lifecycle]
+  consumers: [provisioner-store-status-approved]
   publish: ["store.status.>"]
   deny: [store.status.approved, store.status.rejected]
 cleanup:
-  streams: [STORES]
-  buckets: [store-lifecycle]
+  binds: [store-lifecycle]
+  consumers: [cleanup-store-cmd-delete]
   publish: ["store.status.>"]
   deny: [store.status.approved, store.status.rejected]
 {{- end -}}
@@ -277,22 +286,41 @@ authorization {
       permissions: {
         publish: {
           allow: [
-            # JetStream: account info, stream lookups, consumers (their pulls and acks), its own streams and buckets.
-            "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.CONSUMER.>", "$JS.ACK.STORES.>", "$JS.FC.>",
-            {{- range $stream := append $grant.streams "DEADLETTER" }}
+            "$JS.API.INFO",
+            {{- range $stream := concat (list "STORES" "DEADLETTER") ($grant.streams | default list) | uniq }}
+            "$JS.API.STREAM.INFO.{{ $stream }}",
+            {{- end }}
+            {{- range $stream := $grant.streams }}
             "$JS.API.STREAM.CREATE.{{ $stream }}", "$JS.API.STREAM.UPDATE.{{ $stream }}",
             {{- end }}
+            {{- range $durable := $grant.consumers }}
+            "$JS.API.CONSUMER.CREATE.STORES.{{ $durable }}", "$JS.API.CONSUMER.CREATE.STORES.{{ $durable }}.>",
+            "$JS.API.CONSUMER.DURABLE.CREATE.STORES.{{ $durable }}", "$JS.API.CONSUMER.INFO.STORES.{{ $durable }}",
+            "$JS.API.CONSUMER.MSG.NEXT.STORES.{{ $durable }}", "$JS.ACK.STORES.{{ $durable }}.>",
+            {{- end }}
+            {{- range $stream := $grant.reads }}
+            # Ordered consumers (a generated name, no filter), gone with the page they read.
+            "$JS.API.CONSUMER.CREATE.{{ $stream }}.*", "$JS.API.CONSUMER.MSG.NEXT.{{ $stream }}.*",
+            "$JS.API.CONSUMER.DELETE.{{ $stream }}.*",
+            {{- end }}
+            {{- range $bucket := concat ($grant.buckets | default list) ($grant.binds | default list) }}
+            # KV {{ $bucket }}: put/delete, get (direct or not), watch and keys (ordered push consumers).
+            "$KV.{{ $bucket }}.>", "$JS.API.STREAM.INFO.KV_{{ $bucket }}", "$JS.API.DIRECT.GET.KV_{{ $bucket }}.>",
+            "$JS.API.STREAM.MSG.GET.KV_{{ $bucket }}", "$JS.API.CONSUMER.CREATE.KV_{{ $bucket }}",
+            "$JS.API.CONSUMER.CREATE.KV_{{ $bucket }}.>", "$JS.API.CONSUMER.DELETE.KV_{{ $bucket }}.*",
+            "$JS.FC.KV_{{ $bucket }}.>",
+            {{- end }}
             {{- range $bucket := $grant.buckets }}
-            "$KV.{{ $bucket }}.>", "$JS.API.STREAM.CREATE.KV_{{ $bucket }}", "$JS.API.STREAM.UPDATE.KV_{{ $bucket }}",
-            "$JS.API.DIRECT.GET.KV_{{ $bucket }}.>", "$JS.API.STREAM.MSG.GET.KV_{{ $bucket }}",
+            "$JS.API.STREAM.CREATE.KV_{{ $bucket }}", "$JS.API.STREAM.UPDATE.KV_{{ $bucket }}",
             {{- end }}
             "deadletter.>",
             {{- range $grant.publish }}
             {{ . | quote }},
             {{- end }}
           ]
-          # The durable consumers of the command and status stream stay.
-          deny: ["$JS.API.CONSUMER.DELETE.STORES.>"{{ range $grant.deny }}, {{ . | quote }}{{ end }}]
+          {{- with $grant.deny }}
+          deny: [{{ range $i, $subject := . }}{{ if $i }}, {{ end }}{{ $subject | quote }}{{ end }}]
+          {{- end }}
         }
         subscribe: { allow: ["_INBOX.>"] }
       }

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemons } from './daemon';
+import { eventually } from './testing/eventually';
 
 function isRunning(pid: number): boolean {
   return existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
@@ -26,8 +27,7 @@ describe(Daemons.name, () => {
     const pid = await sut.start({ name: 'worker', command: '/bin/sh', args: ['-c', 'echo hello; sleep 60'] });
 
     expect(sut.pidOf('worker')).toBe(pid);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(readFileSync(sut.logFile('worker'), 'utf8')).toContain('hello');
+    await eventually(() => expect(readFileSync(sut.logFile('worker'), 'utf8')).toContain('hello'));
   });
 
   it('stops the daemon and everything it forked', async () => {
@@ -37,8 +37,12 @@ describe(Daemons.name, () => {
       command: '/bin/sh',
       args: ['-c', `sleep 60 & echo $! > ${childPidFile}; wait`],
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const childPid = Number(readFileSync(childPidFile, 'utf8'));
+    const childPid = await eventually(() => {
+      const written = Number(existsSync(childPidFile) && readFileSync(childPidFile, 'utf8'));
+      expect(written).toBeGreaterThan(0);
+      return written;
+    });
+    expect(isRunning(childPid)).toBe(true);
 
     expect(await sut.stop('worker')).toBe(true);
 

@@ -1,7 +1,9 @@
+export { renderChartNats, startChartNats } from './chart-nats';
+export type { RenderedNats } from './chart-nats';
 export { NatsCluster } from './nats-cluster';
 export type { NatsClusterOptions, NatsServerPorts } from './nats-cluster';
 export { Platform, PLATFORM_NAMESPACE, SERVICE_NODE_FLAGS, SERVICES } from './platform';
-export type { PlatformInfo, PlatformOptions, ServiceName } from './platform';
+export type { PlatformInfo, PlatformNats, PlatformOptions, ServiceName } from './platform';
 export type { SeededUser } from './tokens';
 export { Sandbox, conventionalPorts } from './sandbox';
 export type { ComponentStatus, Ports, SandboxOptions } from './sandbox';

@@ -21,12 +21,14 @@ export interface NatsClusterOptions {
   readonly config: (server: NatsServerPorts, all: readonly NatsServerPorts[]) => string;
   /** The environment of one server (nats.conf may refer to its variables as $NAME). */
   readonly env?: (server: NatsServerPorts) => Record<string, string>;
+  /** Where the servers keep their files, kept by `down` (default: a temporary folder that `down` deletes). */
+  readonly dir?: string;
 }
 
 /**
  * nats-servers on loopback for a test: a JetStream cluster (or one server) whose configuration the test
  * writes, e.g. the platform chart's nats.conf pointed at local ports. Servers can be stopped and
- * started again one by one; `down` stops them all and deletes their files.
+ * started again one by one; `down` stops them all and deletes their files (unless they live in `dir`).
  */
 export class NatsCluster {
   private constructor(
@@ -39,7 +41,8 @@ export class NatsCluster {
 
   static async start(options: NatsClusterOptions): Promise<NatsCluster> {
     const binary = binaryOf(await ensureToolchain(), 'nats-server');
-    const dir = await mkdtemp(join(tmpdir(), 'urumi-nats-'));
+    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'urumi-nats-')));
+    await mkdir(dir, { recursive: true });
     const servers: NatsServerPorts[] = [];
     for (let index = 0; index < options.size; index++) {
       servers.push({
@@ -65,12 +68,19 @@ export class NatsCluster {
     return this.servers.map((server) => `nats://127.0.0.1:${server.client}`);
   }
 
+  /** Every server's monitoring endpoint (/connz, /healthz, …). */
+  get monitorUrls(): string[] {
+    return this.servers.map((server) => `http://127.0.0.1:${server.monitor}`);
+  }
+
   async startServer(index: number): Promise<void> {
     const server = this.server(index);
     const config = join(this.dir, `server-${index}.conf`);
     await mkdir(server.storeDir, { recursive: true });
     await writeFile(config, this.options.config(server, this.servers));
     const name = `nats-${index}`;
+    // One left running in a kept `dir` by a process that died holds the JetStream files.
+    await this.daemons.stop(name);
     await this.daemons.start({
       name,
       command: this.binary,
@@ -101,7 +111,7 @@ export class NatsCluster {
 
   async down(): Promise<void> {
     await Promise.all(this.servers.map((server) => this.daemons.stop(`nats-${server.index}`)));
-    await rm(this.dir, { recursive: true, force: true });
+    if (!this.options.dir) await rm(this.dir, { recursive: true, force: true });
   }
 
   private server(index: number): NatsServerPorts {

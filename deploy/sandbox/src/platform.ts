@@ -1,8 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { passwordOf, renderChartNats, startChartNats } from './chart-nats';
 import { compileServices, serviceEntry } from './compile';
 import { log } from './log';
+import { NatsCluster } from './nats-cluster';
+import { FileLock } from './file-lock';
 import { repoRoot } from './paths';
 import { get, waitUntil } from './probe';
 import { freePort } from './ports';
@@ -28,6 +31,13 @@ export interface PlatformOptions {
   readonly serviceEnv?: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
   /** Where service output goes: each line prefixed with the service name (default: this process's stdout). */
   readonly output?: (line: string) => void;
+  /**
+   * Run alongside this (started) platform: its NATS, and its claim on the sandbox's Stores, e.g. to replace one
+   * of its services with a differently configured one. Default: a NATS of its own.
+   */
+  readonly joins?: Platform;
+  /** Where the platform's own NATS keeps its JetStream files across runs (default: a temporary folder). */
+  readonly natsDir?: string;
 }
 
 export const SERVICES = ['gateway', 'quota', 'provisioner', 'cleanup'] as const;
@@ -39,21 +49,37 @@ interface ServiceSpec {
   readonly readyUrl: string;
 }
 
+/** The platform's NATS: the chart's nats.conf (users, grants) on loopback; `user`/`password` sign in as admin. */
+export interface PlatformNats {
+  readonly url: string;
+  readonly user: string;
+  readonly password: string;
+  /** Every NATS user's password (each service's, and admin's), by user name. */
+  readonly passwords: Readonly<Record<string, string>>;
+}
+
 /** What a running platform offers: where to reach it and who may sign in. */
 export interface PlatformInfo {
   readonly gatewayUrl: string;
   /** The gateway's Prometheus endpoint (its own port, as in the cluster). */
   readonly metricsUrl: string;
   readonly users: readonly SeededUser[];
+  readonly nats: PlatformNats;
 }
 
 /**
  * The platform's services as processes on this machine, against a running sandbox: each one runs from
- * its compiled build (dist/, brought up to date by start()), as its container image runs it.
+ * its compiled build (dist/, brought up to date by start()), as its container image runs it, signed in to a
+ * NATS of the platform's own that runs the chart's nats.conf, each service as its own user. A provisioner and
+ * cleanup act on every Store of the cluster, so a platform running either holds the sandbox's operator lock
+ * from start() to stop(): another one waits.
  */
 export class Platform {
   private readonly specs = new Map<ServiceName, ServiceSpec>();
   private readonly children = new Map<ServiceName, ChildProcess>();
+  private natsCluster?: NatsCluster;
+  private natsInfo?: PlatformNats;
+  private operatorLock?: FileLock;
 
   constructor(
     private readonly sandbox: Sandbox,
@@ -66,6 +92,8 @@ export class Platform {
     const tokensFile = join(this.sandbox.stateDir, this.options.users ? 'platform-tokens.json' : 'tokens.json');
     const users = await ensureTokens(tokensFile, this.options.users);
     const identities = await installPlatformResources(this.sandbox);
+    const wanted = new Set(this.options.services ?? SERVICES);
+    const nats = await this.startNats(wanted.has('provisioner') || wanted.has('cleanup'));
 
     const [gatewayPort, metricsPort, quotaPort, provisionerPort, cleanupPort] = [
       this.options.gatewayPort ?? (await freePort()),
@@ -74,13 +102,19 @@ export class Platform {
       await freePort(),
       await freePort(),
     ];
-    const common = { NATS_URL: await this.sandbox.natsUrl(), ...this.options.env };
+    const natsEnv = (user: ServiceName) => ({
+      NATS_URL: nats.url,
+      NATS_USER: user,
+      NATS_PASSWORD: passwordOf(nats, user),
+    });
+    const common = this.options.env ?? {};
     const operator = { HELM_BINARY: await this.sandbox.binary('helm'), CHARTS_DIR: join(repoRoot, 'charts') };
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     // The gateway first: it creates the streams the other services consume.
     this.specs.set('gateway', {
       service: 'gateway',
       env: {
+        ...natsEnv('gateway'),
         ...common,
         GATEWAY_PORT: String(gatewayPort),
         GATEWAY_METRICS_PORT: String(metricsPort),
@@ -91,26 +125,73 @@ export class Platform {
     });
     this.specs.set('quota', {
       service: 'quota',
-      env: { ...common, QUOTA_PORT: String(quotaPort) },
+      env: { ...natsEnv('quota'), ...common, QUOTA_PORT: String(quotaPort) },
       readyUrl: `http://127.0.0.1:${quotaPort}/readyz`,
     });
     this.specs.set('provisioner', {
       service: 'provisioner',
-      env: { ...operator, ...common, KUBECONFIG: identities.provisioner, PROVISIONER_PORT: String(provisionerPort) },
+      env: {
+        ...operator,
+        ...natsEnv('provisioner'),
+        ...common,
+        KUBECONFIG: identities.provisioner,
+        PROVISIONER_PORT: String(provisionerPort),
+      },
       readyUrl: `http://127.0.0.1:${provisionerPort}/readyz`,
     });
     this.specs.set('cleanup', {
       service: 'cleanup',
-      env: { ...operator, ...common, KUBECONFIG: identities.cleanup, CLEANUP_PORT: String(cleanupPort) },
+      env: {
+        ...operator,
+        ...natsEnv('cleanup'),
+        ...common,
+        KUBECONFIG: identities.cleanup,
+        CLEANUP_PORT: String(cleanupPort),
+      },
       readyUrl: `http://127.0.0.1:${cleanupPort}/readyz`,
     });
-    const wanted = new Set(this.options.services ?? SERVICES);
     for (const name of SERVICES) if (!wanted.has(name)) this.specs.delete(name);
     for (const [name, spec] of this.specs) {
       this.specs.set(name, { ...spec, env: { ...spec.env, ...this.options.serviceEnv?.[name] } });
     }
     for (const name of this.specs.keys()) await this.launch(name);
-    return { gatewayUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, users };
+    return { gatewayUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, users, nats };
+  }
+
+  /** The platform's NATS (the joined platform's), once start() has begun. */
+  get nats(): PlatformNats {
+    const nats = this.natsInfo ?? this.options.joins?.natsInfo;
+    if (!nats) throw new Error('the platform has no NATS yet: start() it first');
+    return nats;
+  }
+
+  /** What the platform's NATS server logged (refused permissions show here). */
+  async natsLog(): Promise<string> {
+    return this.natsCluster ? this.natsCluster.log(0) : (this.options.joins?.natsLog() ?? '');
+  }
+
+  /** Stops the platform's NATS server and starts it again on the same port, with its JetStream files. */
+  async restartNats(): Promise<void> {
+    if (!this.natsCluster) throw new Error('the platform runs no NATS of its own: restart the one it joins');
+    await this.natsCluster.stopServer(0);
+    await this.natsCluster.startServer(0);
+  }
+
+  private async startNats(operates: boolean): Promise<PlatformNats> {
+    if (this.options.joins) return this.options.joins.nats;
+    // Provisioners and cleanups act on every Store of the cluster: one platform's at a time per sandbox.
+    if (operates) {
+      this.operatorLock = await FileLock.acquire(
+        join(this.sandbox.stateDir, 'platform-operator.lock'),
+        "running a platform's provisioner and cleanup on this sandbox (a second platform in one process: pass `joins`)",
+        log.step,
+      );
+    }
+    const rendered = await renderChartNats(this.sandbox);
+    this.natsCluster = await startChartNats(rendered, 1, this.options.natsDir);
+    const [url = ''] = this.natsCluster.urls;
+    this.natsInfo = { url, user: 'admin', password: passwordOf(rendered, 'admin'), passwords: rendered.passwords };
+    return this.natsInfo;
   }
 
   /** SIGKILL, as a crash would: no drain, no acks for what was in flight. */
@@ -161,6 +242,11 @@ export class Platform {
     const running = [...this.children.values()].reverse();
     this.children.clear();
     await Promise.all(running.map((child) => stopChild(child, 'SIGTERM')));
+    await this.natsCluster?.down();
+    this.natsCluster = undefined;
+    this.natsInfo = undefined;
+    await this.operatorLock?.release();
+    this.operatorLock = undefined;
   }
 }
 
@@ -181,7 +267,7 @@ export const PLATFORM_NAMESPACE = 'urumi-system';
 
 /**
  * What the platform chart would install before its services start: the Store CRD, the platform
- * namespace, and each operator service's ServiceAccount and RBAC (rendered from charts/platform).
+ * namespace, and each operator service's ServiceAccount, RBAC and admission policy (rendered from charts/platform).
  * Returns a kubeconfig per operator service that authenticates as its ServiceAccount.
  */
 export async function installPlatformResources(sandbox: Sandbox): Promise<Record<'provisioner' | 'cleanup', string>> {
@@ -207,6 +293,8 @@ export async function installPlatformResources(sandbox: Sandbox): Promise<Record
       PLATFORM_NAMESPACE,
       '--show-only',
       'templates/rbac.yaml',
+      '--show-only',
+      'templates/admission-policy.yaml',
     ]),
   );
   await sandbox.kubectl(['wait', '--for=condition=Established', 'crd/stores.urumi.dev', '--timeout=30s']);

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { log } from './log';
 import { defaultStateDir } from './paths';
 import { Platform } from './platform';
@@ -8,7 +10,11 @@ import { versions } from './versions';
 async function main(): Promise<void> {
   const sandbox = new Sandbox({ stateDir: defaultStateDir, preferredPorts: conventionalPorts });
   await sandbox.up();
-  const platform = new Platform(sandbox, { gatewayPort: Number(process.env['GATEWAY_PORT'] ?? 8080) });
+  const platform = new Platform(sandbox, {
+    gatewayPort: Number(process.env['GATEWAY_PORT'] ?? 8080),
+    // The stores' read model, quota ledger and audit trail outlive a restart, as the Stores in the cluster do.
+    natsDir: join(sandbox.stateDir, 'platform-nats'),
+  });
   const stop = async () => {
     log.step('stopping the services (the sandbox keeps running; stop it with `npm run sandbox -- down`)');
     await platform.stop();
@@ -16,8 +22,13 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
-  const { gatewayUrl, metricsUrl, users } = await platform.start();
+  const { gatewayUrl, metricsUrl, users, nats } = await platform.start();
   const admin = users.find((u) => u.role === 'admin');
+  // The admin password goes to a file only this user may read, not to the terminal.
+  const natsEnvFile = join(sandbox.stateDir, 'platform-nats.env');
+  await writeFile(natsEnvFile, `NATS_URL=${nats.url}\nNATS_USER=${nats.user}\nNATS_PASSWORD=${nats.password}\n`, {
+    mode: 0o600,
+  });
   console.log(`
 Urumi is running.
   Console        ${gatewayUrl}/
@@ -25,7 +36,8 @@ Urumi is running.
   Live status    ${gatewayUrl.replace('http', 'ws')}/api/v1/live
   Metrics        ${metricsUrl}
   Kubernetes     ${versions.kubernetes}   export KUBECONFIG=${sandbox.kubeconfig}
-  NATS           ${await sandbox.natsUrl()}
+  NATS           ${nats.url}   (the chart's nats.conf: each service signs in as its own user)
+  NATS as admin  set -a; . ${relative(process.cwd(), natsEnvFile)}; set +a   then e.g. npm run dlq -- list
   Sign in as admin with this token (tenants alice and bob are in ${sandbox.stateDir}/tokens.json):
     ${admin?.token}
   Try:  curl -H "Authorization: Bearer ${admin?.token}" ${gatewayUrl}/api/v1/stores

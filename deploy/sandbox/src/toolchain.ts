@@ -4,6 +4,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:
 import { basename, join } from 'node:path';
 import { components, GoComponent } from './components';
 import { exec } from './exec';
+import { FileLock } from './file-lock';
 import { goBinaryName, linkerVariables, parseGoMod, renderGoMod, renderToolsGo, wrapperReplaces } from './gomod';
 import { formatDuration, log, withHeartbeat } from './log';
 import { cacheRoot, repoRoot } from './paths';
@@ -86,7 +87,24 @@ async function buildComponent(component: GoComponent, goVersion: string): Promis
   });
   const dir = installDir(component, createHash('sha256').update(recipe).digest('hex').slice(0, 12));
   if (existsSync(join(dir, 'recipe.json'))) return dir;
+  // Two test runs starting on a cold cache build each component once, not side by side in one work folder.
+  return FileLock.around(`${dir}.lock`, `building ${component.name} ${component.version}`, log.step, async () => {
+    if (!existsSync(join(dir, 'recipe.json')))
+      await build(component, target, { ldflags, sources, recipe, replaces, dir });
+    return dir;
+  });
+}
 
+interface BuildPlan {
+  readonly ldflags: string;
+  readonly sources: Record<string, string> | undefined;
+  readonly recipe: string;
+  readonly replaces: ReturnType<typeof wrapperReplaces>;
+  readonly dir: string;
+}
+
+async function build(component: GoComponent, target: ModuleDownload, plan: BuildPlan): Promise<void> {
+  const { ldflags, sources, recipe, replaces, dir } = plan;
   const names = Object.keys(component.binaries);
   log.step(`building ${component.name} ${component.version} (${names.join(', ')}) from Go modules — once per version`);
   const started = Date.now();
@@ -143,7 +161,6 @@ async function buildComponent(component: GoComponent, goVersion: string): Promis
   await rename(staging, dir);
   await rm(workDir, { recursive: true, force: true });
   log.step(`  built ${component.name} in ${formatDuration(Date.now() - started)}`);
-  return dir;
 }
 
 /** Builds whatever is missing from the cache (minutes the first time, a second afterwards). */

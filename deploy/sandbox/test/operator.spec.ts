@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, StringCodec } from 'nats';
+import { connect, KV, StringCodec } from 'nats';
 import { CommandError } from '../src/exec';
 import { repoRoot } from '../src/paths';
 import { Platform, PLATFORM_NAMESPACE } from '../src/platform';
@@ -16,6 +16,8 @@ const users: SeededUser[] = [
   { name: 'paul', role: 'tenant', token: 'paul-operator-test-token-000000' },
   { name: 'rita', role: 'tenant', token: 'rita-operator-test-token-000000' },
   { name: 'sam', role: 'tenant', token: 'sam-operator-test-token-0000000' },
+  { name: 'fay', role: 'tenant', token: 'fay-operator-test-token-0000000' },
+  { name: 'lena', role: 'tenant', token: 'lena-operator-test-token-000000' },
 ];
 
 interface StoreView {
@@ -55,7 +57,11 @@ describe('the store operator (provisioner and cleanup)', () => {
       LOG_LEVEL: 'info',
       QUOTA_MAX_CREATES_PER_SOURCE_PER_HOUR: '100000',
       QUOTA_MAX_ACTIVE_STORES: '100000',
-      QUOTA_OWNER_OVERRIDES: JSON.stringify({ sam: { maxActiveStores: 50, maxCreatesPerHour: 50 } }),
+      QUOTA_OWNER_OVERRIDES: JSON.stringify({
+        sam: { maxActiveStores: 50, maxCreatesPerHour: 50 },
+        fay: { maxActiveStores: 1, maxCreatesPerHour: 50 },
+        lena: { maxActiveStores: 10, maxCreatesPerHour: 50 },
+      }),
       // The tests poll the API; rate limits have tests of their own.
       RATE_LIMIT_CREATES_PER_MINUTE: '100000',
       RATE_LIMIT_USER_PER_MINUTE: '100000',
@@ -190,13 +196,16 @@ describe('the store operator (provisioner and cleanup)', () => {
         'default-deny',
       ]);
       expect(byName.get('default-deny')).toMatchObject({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-      // Every peer any policy allows is: this namespace's pods, kube-dns on port 53, or the ingress controller's namespace.
+      // Every peer any policy allows is: this namespace's pods, kube-dns on port 53, or the ingress controller's pods.
       for (const spec of items.map((p) => p.spec)) {
         for (const rule of spec.ingress ?? []) {
           for (const peer of rule.from ?? []) {
             expect([
               { podSelector: {} },
-              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+              {
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+                podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+              },
             ]).toContainEqual(peer);
           }
         }
@@ -239,7 +248,8 @@ describe('the store operator (provisioner and cleanup)', () => {
       const secret = await kubeJson<{ data: Record<string, string> }>('get', 'secret', 'store-credentials', '-n', ns);
       const values = Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString());
       expect(values).toHaveLength(3);
-      const nats = await connect({ servers: await sandbox.natsUrl() });
+      const { url, user, password } = sut.nats;
+      const nats = await connect({ servers: url, user, pass: password });
       const messages: string[] = [];
       try {
         const jsm = await nats.jetstreamManager();
@@ -417,6 +427,263 @@ describe('the store operator (provisioner and cleanup)', () => {
     );
   });
 
+  describe('a store is never lost, never left running unpaid, never stuck', () => {
+    /** The store-lifecycle bucket as an operator (admin) sees it, to stand in for a mark that expired or a crash. */
+    const withLifecycle = async (act: (kv: KV) => Promise<unknown>) => {
+      const { url, user, password } = sut.nats;
+      const nats = await connect({ servers: url, user, pass: password });
+      try {
+        await act(await nats.jetstream().views.kv('store-lifecycle'));
+      } finally {
+        await nats.close();
+      }
+    };
+    const storeResource = async (name: string) =>
+      (await kubectl('get', 'store', '--ignore-not-found', '-o', 'json', name)).trim()
+        ? await kubeJson<{
+            spec: { storeId: string };
+            status?: {
+              phase?: string;
+              conditions?: { type: string; status: string; reason: string; message: string }[];
+            };
+          }>('get', 'store', name)
+        : undefined;
+    /** No new pod is scheduled meanwhile: the sandbox's nodes start pods at once, this holds a store short of Ready. */
+    const withNodesCordoned = async <T>(act: () => Promise<T>): Promise<T> => {
+      const nodes = (await kubectl('get', 'nodes', '-o', 'name')).trim().split('\n');
+      await kubectl('cordon', ...nodes);
+      try {
+        return await act();
+      } finally {
+        await kubectl('uncordon', ...nodes);
+      }
+    };
+    const conditionsOf = async (name: string) =>
+      Object.fromEntries(((await storeResource(name))?.status?.conditions ?? []).map((c) => [c.type, c]));
+
+    describe('a Ready store', () => {
+      const name = 'steadfast-shop';
+      const ns = `store-${name}`;
+      let id = '';
+
+      beforeAll(async () => {
+        id = await create('lena', name);
+        await untilStep('lena', id, 'ready');
+      });
+
+      it('whose Deployment is deleted by hand shows Degraded, naming it, and is Ready again', async () => {
+        const [deployment] = (await kubectl('get', 'deployment', '-n', ns, '-o', 'name')).trim().split('\n');
+        const deploymentName = deployment!.replace(/^deployment\.apps\//, '');
+        const degraded = await withNodesCordoned(async () => {
+          await kubectl('delete', 'deployment', deploymentName, '-n', ns, '--wait=true');
+          return eventually(
+            async () => {
+              const { Degraded, Ready } = await conditionsOf(name);
+              expect([Degraded?.status, Ready?.status]).toEqual(['True', 'False']);
+              return Degraded!;
+            },
+            30_000,
+            250,
+          );
+        });
+        expect(degraded.message).toContain(`Deployment ${deploymentName}`);
+        await eventually(
+          async () => {
+            const { Degraded, Ready } = await conditionsOf(name);
+            expect([Degraded?.status, Ready?.status]).toEqual(['False', 'True']);
+          },
+          120_000,
+          500,
+        );
+        expect((await kubectl('get', 'deployment', deploymentName, '-n', ns, '-o', 'name')).trim()).toBe(
+          `deployment.apps/${deploymentName}`,
+        );
+      });
+
+      it('whose lifecycle mark is gone (expired) is really torn down when deleted', async () => {
+        await withLifecycle((kv) => kv.purge(id));
+
+        expect((await api('lena', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+        await untilGone('lena', id);
+
+        // Deleted is announced only once the namespace is gone.
+        expect(await namespaceExists(ns)).toBe(false);
+        await eventually(async () => expect(await storeResource(name)).toBeUndefined(), 10_000, 250);
+      });
+    });
+
+    it('a store whose delete was consumed but never finished, or whose approval was dead-lettered, ends Deleted when deleted', async () => {
+      await sut.kill('provisioner');
+      try {
+        // As a crash would leave them: a delete that withdrew one store but never announced it; a provisioner that
+        // marked the other and then dead-lettered its approval.
+        const withdrawn = await create('lena', 'half-withdrawn');
+        const deadLettered = await create('lena', 'dead-lettered');
+        await untilStep('lena', withdrawn, 'approved');
+        await untilStep('lena', deadLettered, 'approved');
+        await withLifecycle(async (kv) => {
+          await kv.put(withdrawn, 'withdrawn');
+          await kv.put(deadLettered, 'provisioning');
+        });
+
+        expect((await api('lena', 'DELETE', `/api/v1/stores/${withdrawn}`)).status).toBe(202);
+        expect((await api('lena', 'DELETE', `/api/v1/stores/${deadLettered}`)).status).toBe(202);
+
+        await untilGone('lena', withdrawn);
+        await untilGone('lena', deadLettered);
+      } finally {
+        await sut.launch('provisioner');
+      }
+      // The provisioner, back, finds both withdrawn: it makes neither.
+      await eventually(
+        () =>
+          expect(
+            ['half-withdrawn', 'dead-lettered'].filter((store) =>
+              logs.some((line) => line.includes('Store deleted before it was provisioned') && line.includes(store)),
+            ),
+          ).toEqual(['half-withdrawn', 'dead-lettered']),
+        30_000,
+        250,
+      );
+      expect(await storeResource('half-withdrawn')).toBeUndefined();
+      expect(await storeResource('dead-lettered')).toBeUndefined();
+      expect(await namespaceExists('store-half-withdrawn')).toBe(false);
+      expect(await namespaceExists('store-dead-lettered')).toBe(false);
+    });
+
+    it('a delete that overtakes the approval (quota down) ends Deleted, and quota, back, approves nothing', async () => {
+      await sut.kill('quota');
+      let id = '';
+      try {
+        id = await create('lena', 'overtaken');
+        expect((await api('lena', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+        await untilGone('lena', id);
+      } finally {
+        await sut.launch('quota');
+      }
+      await eventually(
+        () =>
+          expect(
+            logs.some(
+              (line) =>
+                line.startsWith('[quota]') &&
+                line.includes('Decided store creation') &&
+                line.includes(id) &&
+                line.includes('withdrawn'),
+            ),
+          ).toBe(true),
+        30_000,
+        250,
+      );
+      expect(await storeResource('overtaken')).toBeUndefined();
+      expect(await namespaceExists('store-overtaken')).toBe(false);
+    });
+
+    it('a store stuck Deleting (its delete command lost) is re-driven by deleting it again', async () => {
+      const id = await create('lena', 'lost-delete');
+      await untilStep('lena', id, 'ready');
+      await sut.kill('cleanup');
+      try {
+        expect((await api('lena', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+        // The command is lost before cleanup reads it: the store shows Deleting with nobody to act on it.
+        const { url, user, password } = sut.nats;
+        const nats = await connect({ servers: url, user, pass: password });
+        try {
+          const jsm = await nats.jetstreamManager();
+          const command = await jsm.streams.getMessage('STORES', { last_by_subj: 'store.cmd.delete' });
+          expect(JSON.parse(StringCodec().decode(command.data))).toMatchObject({ storeId: id });
+          await jsm.streams.deleteMessage('STORES', command.seq);
+        } finally {
+          await nats.close();
+        }
+      } finally {
+        await sut.launch('cleanup');
+      }
+      await untilStep('lena', id, 'deleting');
+
+      expect((await api('lena', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+
+      await untilGone('lena', id);
+      expect(await namespaceExists('store-lost-delete')).toBe(false);
+      await eventually(async () => expect(await storeResource('lost-delete')).toBeUndefined(), 10_000, 250);
+    });
+
+    it('a namespace the platform did not create is never taken over, and survives the store', async () => {
+      await kubectl('create', 'namespace', 'store-squatted');
+      try {
+        const id = await create('lena', 'squatted');
+        const failed = await untilStep('lena', id, 'failed');
+        expect(failed.reason).toBe('NamespaceNotOwned');
+        expect(failed.message).toContain('store-squatted');
+        const namespace = await kubeJson<{ metadata: { labels: Record<string, string> } }>(
+          'get',
+          'namespace',
+          'store-squatted',
+        );
+        expect(namespace.metadata.labels).not.toHaveProperty('app.kubernetes.io/managed-by');
+        expect((await kubectl('get', 'all,secret,resourcequota', '-n', 'store-squatted', '-o', 'name')).trim()).toBe(
+          '',
+        );
+
+        expect((await api('lena', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+        await untilGone('lena', id);
+
+        expect(await namespaceExists('store-squatted')).toBe(true);
+        expect(await storeResource('squatted')).toBeUndefined();
+      } finally {
+        await kubectl('delete', 'namespace', 'store-squatted', '--wait=false');
+      }
+    });
+
+    describe('a store that fails (provisioning timed out)', () => {
+      // The same platform, its provisioner replaced by one that gives up after 10 s (the nodes, cordoned, start nothing).
+      const impatient = new Platform(sandbox, {
+        users,
+        services: ['provisioner'],
+        joins: sut,
+        env: { LOG_LEVEL: 'info', RESYNC_SECONDS: '5', PROVISION_TIMEOUT_SECONDS: '10' },
+        output: (line) => logs.push(line),
+      });
+
+      beforeAll(async () => {
+        await sut.kill('provisioner');
+        await impatient.start();
+      });
+
+      afterAll(async () => {
+        await impatient.stop();
+        await sut.launch('provisioner');
+      });
+
+      it('ends Failed, keeps its namespace for the owner to inspect, and holds its quota slot until deleted', async () => {
+        const id = await create('fay', 'too-slow');
+        const failed = await withNodesCordoned(() => untilStep('fay', id, 'failed', 60_000));
+        expect(failed.reason).toBe('ProvisioningTimeout');
+        expect(await namespaceExists('store-too-slow')).toBe(true);
+
+        // fay may have one active store: the failed one still counts.
+        const refused = await untilStep('fay', await create('fay', 'second-try'), 'rejected');
+        expect([refused.reason, refused.message]).toEqual(['QuotaExceeded', 'quota: 1 of 1 active stores']);
+
+        expect((await api('fay', 'DELETE', `/api/v1/stores/${id}`)).status).toBe(202);
+        await untilGone('fay', id);
+        expect(await namespaceExists('store-too-slow')).toBe(false);
+        // Deleted, it frees the slot.
+        const third = await create('fay', 'third-try');
+        await eventually(
+          async () =>
+            expect((await api('fay', 'GET', `/api/v1/stores/${third}`)).body.history).toContainEqual(
+              expect.objectContaining({ step: 'approved' }),
+            ),
+          30_000,
+          250,
+        );
+        expect((await api('fay', 'DELETE', `/api/v1/stores/${third}`)).status).toBe(202);
+        await untilGone('fay', third);
+      });
+    });
+  });
+
   describe('the Store schema', () => {
     const store = (spec: Record<string, unknown>, name = 'schema-check') =>
       JSON.stringify({ apiVersion: 'urumi.dev/v1', kind: 'Store', metadata: { name }, spec });
@@ -457,6 +724,7 @@ describe('the store operator (provisioner and cleanup)', () => {
     const production = new Platform(sandbox, {
       users,
       services: ['provisioner'],
+      joins: sut,
       env: {
         LOG_LEVEL: 'info',
         RESYNC_SECONDS: '5',

@@ -28,7 +28,7 @@ describe(Platform.name, () => {
     users,
     // The front half only: operator.spec.ts runs the provisioner and cleanup, one of each per sandbox.
     services: ['gateway', 'quota'],
-    // Other test files share this sandbox's NATS: only carol's and dave's own stores count against them.
+    // Limits out of the way: quota's rules have tests of their own.
     env: { LOG_LEVEL: 'warn', QUOTA_MAX_CREATES_PER_SOURCE_PER_HOUR: '100000', QUOTA_MAX_ACTIVE_STORES: '100000' },
     output: () => undefined,
   });
@@ -92,7 +92,7 @@ describe(Platform.name, () => {
   });
 
   it('keeps accepting and deciding after the NATS server restarts', async () => {
-    await sandbox.restart('nats-server');
+    await sut.restartNats();
 
     let accepted: { status: number; body: StoreView } | undefined;
     const deadline = Date.now() + 30_000;

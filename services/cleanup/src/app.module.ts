@@ -3,7 +3,8 @@ import { streams } from '@urumi/contracts';
 import { KubeClients, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
 import { defineStream, KeyValueBuckets, MessagingHealthIndicator, MessagingModule } from '@urumi/messaging';
 import { OperationsModule } from '@urumi/runtime';
-import { CLEANUP_CONFIG, type CleanupConfig, STORE_LIFECYCLE } from './config';
+import { CLEANUP_CONFIG, type CleanupConfig, STORE_CACHE, STORE_LIFECYCLE } from './config';
+import { OrphanSweep } from './orphan-sweep';
 import { StoreDeleter, StoreDeleterController } from './store-deleter';
 import { Teardown } from './teardown';
 
@@ -28,6 +29,8 @@ export class AppModule {
         StoreEventPublisher,
         StoreDeleter,
         Teardown,
+        { provide: STORE_CACHE, useExisting: Teardown },
+        OrphanSweep,
       ],
       exports: [Teardown],
     };

@@ -34,3 +34,5 @@ export function cleanupConfigFromEnv(env: NodeJS.ProcessEnv): CleanupConfig {
 
 export const CLEANUP_CONFIG = Symbol('CLEANUP_CONFIG');
 export const STORE_LIFECYCLE = Symbol('STORE_LIFECYCLE');
+/** The Store cache the orphan sweep consults (Teardown's informer). */
+export const STORE_CACHE = Symbol('STORE_CACHE');

@@ -6,8 +6,10 @@ import { decodePayload, JetStreamErrorFilter } from '@urumi/messaging';
 import { STORE_LIFECYCLE } from './config';
 
 /**
- * Turns a delete command into the Store's deletion; its finalizer makes the teardown happen. A store
- * that was never provisioned is marked withdrawn (so it never will be) and reported Deleted at once.
+ * Turns a delete command into the Store's deletion; its finalizer makes the teardown happen. The store
+ * is marked withdrawn first (so the provisioner never makes it, or deletes what it just made), then its
+ * Store is read live: a store without one is reported Deleted at once. Repeating the command repeats
+ * the outcome, so a redelivered, replayed or re-issued delete always ends the store.
  */
 @Injectable()
 export class StoreDeleter {
@@ -19,23 +21,20 @@ export class StoreDeleter {
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
   ) {}
 
-  async delete(command: DeleteStoreCommand): Promise<'deleting' | 'withdrawn' | 'gone'> {
+  async delete(command: DeleteStoreCommand): Promise<'deleting' | 'withdrawn'> {
     const { storeId, name, owner, requestId } = command;
-    const { previous } = await this.lifecycle.withdraw(storeId);
-    if (previous === undefined) {
-      // Never handed to the provisioner, and now it never will be.
-      await this.events.publishRaw({ storeId, name, owner, requestId }, { step: Step.DELETED });
-      this.logger.log({ msg: 'Store withdrawn before provisioning', store: name, storeId, requestId });
-      return 'withdrawn';
-    }
+    // Withdrawn before the read: a Store the provisioner creates after it sees the mark and goes at once.
+    await this.lifecycle.withdraw(storeId);
     const store = await readStore(this.kube, name);
-    if (!store || store.spec.storeId !== storeId) {
-      // The provisioner has not made it yet; when it does, it sees the withdrawal and deletes it.
-      return 'gone';
+    if (store?.spec.storeId === storeId) {
+      await deleteStore(this.kube, name);
+      this.logger.log({ msg: 'Deleting Store', store: name, storeId, requestId });
+      return 'deleting';
     }
-    await deleteStore(this.kube, name);
-    this.logger.log({ msg: 'Deleting Store', store: name, storeId, requestId });
-    return 'deleting';
+    // No Store of its own (never provisioned, its approval dead-lettered, or torn down already): it is gone.
+    await this.events.publishRaw({ storeId, name, owner, requestId }, { step: Step.DELETED });
+    this.logger.log({ msg: 'Store withdrawn before provisioning', store: name, storeId, requestId });
+    return 'withdrawn';
   }
 }
 

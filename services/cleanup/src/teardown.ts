@@ -16,12 +16,12 @@ import {
   STORE_FINALIZER,
   StoreEventPublisher,
   storeInformer,
-  storeNameOf,
   updateStoreStatus,
   withCondition,
   WorkQueue,
 } from '@urumi/kube';
 import { CLEANUP_CONFIG, type CleanupConfig } from './config';
+import type { StoreCache } from './orphan-sweep';
 
 const RELEASE = 'store';
 const NAMESPACE_POLL_MS = 1_000;
@@ -30,16 +30,18 @@ const STUCK_POLL_MS = 5_000;
 /**
  * Owns the Store finalizer: for each Store being deleted, uninstalls its workload, deletes its
  * namespace, waits until the namespace is gone, reports the store Deleted and only then lets the
- * Store go. A failing teardown shows Degraded with the reason on the Store and retries with backoff.
- * An orphan sweep deletes store namespaces no Store owns and reports Stores stuck deleting.
+ * Store go. A failing teardown shows Degraded with the reason on the Store and retries with backoff;
+ * Stores deleting for longer than the stuck threshold are reported and retried. A namespace the store
+ * does not own (not made by the platform, or another store's) is never touched. Its Store cache is the
+ * orphan sweep's too.
  */
 @Injectable()
-export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, StoreCache {
   private readonly logger = new Logger(Teardown.name);
   private readonly queue: WorkQueue;
   private readonly helm: Helm;
   private readonly stores: ResilientInformer<Store>;
-  private sweepTimer?: NodeJS.Timeout;
+  private stuckTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(CLEANUP_CONFIG) private readonly config: CleanupConfig,
@@ -64,24 +66,22 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
   async onApplicationBootstrap(): Promise<void> {
     await this.stores.start();
     this.queue.start();
-    this.sweepTimer = setInterval(
-      () =>
-        void this.sweep().catch((error: unknown) =>
-          this.logger.warn({ msg: 'Orphan sweep failed', error: describeKubeError(error) }),
-        ),
-      this.config.sweepMs,
-    );
+    this.stuckTimer = setInterval(() => this.retryStuck(), this.config.sweepMs);
     this.logger.log({ msg: 'Tearing down deleted stores', workers: this.config.workers });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.sweepTimer);
+    clearInterval(this.stuckTimer);
     await this.queue.shutdown();
     await this.stores.stop();
   }
 
   get isSynced(): boolean {
     return this.stores.isSynced;
+  }
+
+  get(name: string): Store | undefined {
+    return this.stores.get(name);
   }
 
   async teardown(name: string): Promise<ReconcileResult | void> {
@@ -101,7 +101,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
       });
     }
 
-    const existing = await this.readNamespace(namespace);
+    const existing = ownedBy(store, await this.readNamespace(namespace));
     if (existing) {
       if (!existing.metadata?.deletionTimestamp) {
         await this.helm.uninstall(RELEASE, namespace);
@@ -151,31 +151,9 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
     this.logger.log({ msg: 'Store deleted', store: name, storeId: store.spec.storeId });
   }
 
-  /**
-   * Store namespaces that no Store owns (older than the grace period, so one being created is left
-   * alone) are deleted; Stores deleting for longer than the stuck threshold are reported and retried.
-   */
-  async sweep(now = Date.now()): Promise<{ orphans: string[]; stuck: string[] }> {
-    const orphans: string[] = [];
+  /** Stores deleting for longer than the stuck threshold are reported and queued again. */
+  retryStuck(now = Date.now()): string[] {
     const stuck: string[] = [];
-    const { items } = await this.kube.core.listNamespace({ labelSelector: `${labels.managedBy}=urumi` });
-    for (const { metadata = {} } of items) {
-      const namespace = metadata.name ?? '';
-      const name = storeNameOf(namespace);
-      if (!name || metadata.deletionTimestamp) continue;
-      const store = this.stores.get(name);
-      const owned = store && store.spec.storeId === metadata.labels?.[labels.storeId];
-      const age = now - new Date(metadata.creationTimestamp ?? now).getTime();
-      if (owned || age < this.config.orphanGraceMs) continue;
-      orphans.push(namespace);
-      await this.helm.uninstall(RELEASE, namespace);
-      await this.kube.deleteIfExists({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-      this.logger.warn({
-        msg: 'Deleted orphaned namespace',
-        namespace,
-        reason: store ? 'owned by an earlier store' : 'no Store',
-      });
-    }
     for (const store of this.stores.list()) {
       const since = store.metadata.deletionTimestamp && Date.parse(String(store.metadata.deletionTimestamp));
       if (since && now - since > this.config.stuckAfterMs) {
@@ -188,7 +166,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
         this.queue.add(store.metadata.name);
       }
     }
-    return { orphans, stuck };
+    return stuck;
   }
 
   private async readNamespace(name: string): Promise<V1Namespace | undefined> {
@@ -223,4 +201,10 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown {
       });
     }
   }
+}
+
+/** The namespace if it is this store's (the platform made it for this store id); a namespace that isn't is left alone. */
+function ownedBy(store: Store, namespace: V1Namespace | undefined): V1Namespace | undefined {
+  const own = namespace?.metadata?.labels;
+  return own?.[labels.managedBy] === 'urumi' && own[labels.storeId] === store.spec.storeId ? namespace : undefined;
 }

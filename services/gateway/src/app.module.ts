@@ -10,6 +10,7 @@ import { GatewayConfigModule } from './config/gateway-config.module';
 import { GatewayConfig } from './config/gateway.config';
 import { describeError } from './http/http-exception.filter';
 import { IdempotencyModule } from './idempotency';
+import { LiveConfig, liveConfigFromEnv } from './live/live.config';
 import { LiveModule } from './live/live.module';
 import { ReadModelModule } from './read-model/read-model.module';
 import { ReadModel } from './read-model/read-model.service';
@@ -20,6 +21,8 @@ export interface GatewayModuleConfig {
   readonly gateway: GatewayConfig;
   readonly auth: AuthConfig;
   readonly throttling: ThrottlingConfig;
+  /** Bounds of the live-status WebSocket (default: from the environment, LIVE_*). */
+  readonly live?: LiveConfig;
   /** The built console served at `/` (default: from the environment, CONSOLE_DIR). */
   readonly console?: ConsoleConfig;
 }
@@ -53,7 +56,7 @@ export class AppModule {
         IdempotencyModule.forRoot({ describeError }),
         StoresModule,
         AuditModule,
-        LiveModule,
+        LiveModule.forRoot(config.live ?? liveConfigFromEnv(process.env)),
         // Last: it answers only what no API route took.
         ConsoleModule.forRoot(config.console ?? consoleConfigFromEnv(process.env)),
       ],

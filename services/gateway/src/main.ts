@@ -11,10 +11,17 @@ import { authConfigFromEnv } from './auth';
 import { GATEWAY_CONFIG, GatewayConfig, gatewayConfigFromEnv } from './config/gateway.config';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { jsonBody } from './http/json-body';
+import { withClosedSchemas } from './http/openapi';
+import { printable } from './http/printable';
+import { corsOptions } from './http/cors';
 import { requestContext } from './http/request-context';
+import { liveConfigFromEnv } from './live/live.config';
 import { throttlingConfigFromEnv } from './throttling';
 
-/** Validation failures as one sentence: "name must be 3–40 characters long; engine must be one of: …". */
+/**
+ * Validation failures as one sentence: "name must be 3–40 characters long; engine must be one of: …". An unknown
+ * property's name is the client's input: it is shown bounded and escaped.
+ */
 export function validationPipe(): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
@@ -22,7 +29,13 @@ export function validationPipe(): ValidationPipe {
     transform: true,
     exceptionFactory: (errors: ValidationError[]) =>
       new BadRequestException(
-        errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') || 'invalid request',
+        errors
+          .flatMap((e) =>
+            Object.entries(e.constraints ?? {}).map(([constraint, message]) =>
+              constraint === 'whitelistValidation' ? `property ${printable(e.property)} should not exist` : message,
+            ),
+          )
+          .join('; ') || 'invalid request',
       ),
   });
 }
@@ -30,25 +43,34 @@ export function validationPipe(): ValidationPipe {
 export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpressApplication> {
   const gateway = gatewayConfigFromEnv(env);
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ gateway, auth: authConfigFromEnv(env), throttling: throttlingConfigFromEnv(env) }),
+    AppModule.forRoot({
+      gateway,
+      auth: authConfigFromEnv(env),
+      throttling: throttlingConfigFromEnv(env),
+      live: liveConfigFromEnv(env),
+    }),
     { logger: new JsonLogger(createLogger('gateway')), bodyParser: false, abortOnError: false },
   );
   app.set('trust proxy', gateway.trustedProxies);
   app.disable('x-powered-by');
+  app.enableCors(corsOptions(gateway.allowedOrigins));
   app.use(requestContext(app.get(Registry)));
   app.use(jsonBody(gateway.bodyLimitBytes));
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Urumi')
-      .setDescription('Self-hosted store provisioning: create, watch and delete stores')
-      .setVersion('v1')
-      .addBearerAuth()
-      .build(),
+  const document = withClosedSchemas(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Urumi')
+        .setDescription('Self-hosted store provisioning: create, watch and delete stores')
+        .setVersion('v1')
+        .addBearerAuth()
+        .build(),
+    ),
   );
+  // Public on purpose, outside the guards and limits: the contract clients generate from; it holds no data.
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
   app.connectMicroservice({
     // The projector applies events in stream order: one at a time.

@@ -1,17 +1,10 @@
-import {
-  create,
-  encode,
-  Engine,
-  Step,
-  StoreStatusChangedSchema,
-  streams,
-  subjects,
-  timestampNow,
-} from '@urumi/contracts';
+import { buckets, Step, streams, subjects } from '@urumi/contracts';
 import { MetricsServer } from '@urumi/runtime';
-import { connect, headers, NatsConnection } from 'nats';
+import { eventually } from '@urumi/sandbox';
+import { connect, NatsConnection } from 'nats';
 import request from 'supertest';
 import { bearer, Harness, startGateway, uniqueStoreName } from './gateway-harness';
+import { commandsOn, createCommandsFor, publishStatus, StoreRef } from './stores-stream';
 
 jest.setTimeout(60_000);
 
@@ -35,36 +28,15 @@ describe('stores API', () => {
     return http().post('/api/v1/stores').set(bearer(user)).send({ name, engine });
   }
 
-  /** What quota (or the provisioner) would publish. */
-  async function publishStatus(
-    store: { id: string; name: string; owner: string },
-    step: Step,
-    reason = '',
-    message = '',
-  ) {
-    const event = create(StoreStatusChangedSchema, {
-      storeId: store.id,
-      name: store.name,
-      engine: Engine.WOOCOMMERCE,
-      owner: store.owner,
-      step,
-      reason,
-      message,
-      occurredAt: timestampNow(),
-    });
-    const h = headers();
-    h.set('Nats-Msg-Id', `test:${store.id}:${step}`);
-    await nc
-      .jetstream()
-      .publish(subjects.status(step), JSON.stringify(encode(StoreStatusChangedSchema, event)), { headers: h });
-  }
+  /** What quota, the provisioner or cleanup would publish. */
+  const announce = (store: StoreRef, step: Step, reason = '', message = '') =>
+    publishStatus(nc, store, step, { reason, message });
 
-  async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  /** The last sequence of each stream a create writes to: equal before and after means nothing was written. */
+  async function lastSequences(): Promise<number[]> {
+    const jsm = await nc.jetstreamManager();
+    const names = [streams.stores.name, `KV_${buckets.stores}`, `KV_${buckets.storeNames}`];
+    return Promise.all(names.map(async (name) => (await jsm.streams.info(name)).state.last_seq));
   }
 
   describe('authentication', () => {
@@ -113,11 +85,9 @@ describe('stores API', () => {
       expect(res.headers['x-request-id']).toBeTruthy();
       const fetched = await http().get(res.headers['location']!).set(bearer('alice'));
       expect(fetched.body).toMatchObject({ id: res.body.id, status: 'Queued', namespace: `store-${name}` });
-      const jsm = await nc.jetstreamManager();
-      const last = await jsm.streams.getMessage(streams.stores.name, { last_by_subj: subjects.createStore });
-      expect(last.json<{ storeId: string }>().storeId).toBeDefined();
-      const stored = await jsm.streams.info(streams.stores.name);
-      expect(stored.state.messages).toBeGreaterThan(0);
+      expect(await createCommandsFor(nc, name)).toEqual([
+        expect.objectContaining({ storeId: res.body.id, name, owner: 'alice', engine: 'ENGINE_WOOCOMMERCE' }),
+      ]);
     });
 
     it('refuses a name another store holds with 409', async () => {
@@ -165,10 +135,15 @@ describe('stores API', () => {
     });
 
     it('leaves nothing behind after a refused request', async () => {
-      const before = (await http().get('/api/v1/stores').set(bearer('admin'))).body.items.length;
-      await http().post('/api/v1/stores').set(bearer('alice')).send({ name: 'NOPE', engine: 'medusa' });
-      const after = (await http().get('/api/v1/stores').set(bearer('admin'))).body.items.length;
-      expect(after).toBe(before);
+      const taken = uniqueStoreName();
+      expect((await createStore('alice', taken)).status).toBe(202);
+      const before = await lastSequences();
+
+      const invalid = await http().post('/api/v1/stores').set(bearer('alice')).send({ name: 'NOPE', engine: 'medusa' });
+      const conflicting = await createStore('bob', taken);
+
+      expect([invalid.status, conflicting.status]).toEqual([400, 409]);
+      expect(await lastSequences()).toEqual(before);
     });
   });
 
@@ -190,10 +165,10 @@ describe('stores API', () => {
     it('shows what quota decided, with its reason, and filters by status', async () => {
       const created = (await createStore('alice')).body as { id: string; name: string; owner: string };
 
-      await publishStatus(created, Step.REJECTED, 'QuotaExceeded', 'quota: 3 of 3 active stores');
+      await announce(created, Step.REJECTED, 'QuotaExceeded', 'quota: 3 of 3 active stores');
 
-      await eventually(
-        async () => (await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).body.step === 'rejected',
+      await eventually(async () =>
+        expect((await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).body.step).toBe('rejected'),
       );
       const store = (await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).body;
       expect(store).toMatchObject({
@@ -202,20 +177,24 @@ describe('stores API', () => {
         message: 'quota: 3 of 3 active stores',
       });
       expect(store.history.map((h: { step: string }) => h.step)).toEqual(['queued', 'rejected']);
-      const rejected = await http().get('/api/v1/stores?status=rejected').set(bearer('alice'));
-      expect(rejected.body.items.every((s: { step: string }) => s.step === 'rejected')).toBe(true);
+      const rejected = (await http().get('/api/v1/stores?status=rejected').set(bearer('alice'))).body.items as {
+        id: string;
+        step: string;
+      }[];
+      expect(rejected.map((s) => s.id)).toContain(created.id);
+      expect(rejected.filter((s) => s.step !== 'rejected')).toEqual([]);
       expect((await http().get('/api/v1/stores?status=sideways').set(bearer('alice'))).status).toBe(400);
     });
 
     it('frees a rejected store’s name for a new store', async () => {
       const created = (await createStore('alice')).body as { id: string; name: string; owner: string };
-      await publishStatus(created, Step.REJECTED, 'QuotaExceeded', 'quota: 3 of 3 active stores');
-      await eventually(async () => (await createStore('alice', created.name)).status === 202);
+      await announce(created, Step.REJECTED, 'QuotaExceeded', 'quota: 3 of 3 active stores');
+      await eventually(async () => expect((await createStore('alice', created.name)).status).toBe(202));
     });
   });
 
   describe('DELETE /api/v1/stores/:id', () => {
-    it('answers 202 Deleting, and repeats that answer for a repeated delete', async () => {
+    it('answers 202 Deleting, and repeats that answer and the command for a repeated delete', async () => {
       const created = (await createStore('alice')).body as { id: string };
 
       const first = await http().delete(`/api/v1/stores/${created.id}`).set(bearer('alice'));
@@ -224,16 +203,21 @@ describe('stores API', () => {
       expect(first.status).toBe(202);
       expect(first.body).toMatchObject({ id: created.id, step: 'deleting', status: 'Deleting' });
       expect(again.status).toBe(202);
+      expect(again.body).toEqual(first.body);
+      expect((await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).body).toEqual(first.body);
+      // Each DELETE is published (deleting is idempotent): a store stuck Deleting is re-driven by deleting it again.
+      const deletes = (await commandsOn(nc, subjects.deleteStore)).filter((c) => c.storeId === created.id);
+      expect(deletes).toHaveLength(2);
     });
 
     it('removes the store once it is deleted', async () => {
       const created = (await createStore('alice')).body as { id: string; name: string; owner: string };
       await http().delete(`/api/v1/stores/${created.id}`).set(bearer('alice'));
 
-      await publishStatus(created, Step.DELETED);
+      await announce(created, Step.DELETED);
 
-      await eventually(
-        async () => (await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).status === 404,
+      await eventually(async () =>
+        expect((await http().get(`/api/v1/stores/${created.id}`).set(bearer('alice'))).status).toBe(404),
       );
     });
   });
@@ -267,7 +251,7 @@ describe('stores API', () => {
       expect((await http().get('/api/v1/audit').set(bearer('bob'))).status).toBe(403);
       await eventually(async () => {
         const page = await http().get('/api/v1/audit?limit=50').set(bearer('admin'));
-        return page.body.items.some((e: { storeId: string }) => e.storeId === created.id);
+        expect(page.body.items.map((e: { storeId: string }) => e.storeId)).toContain(created.id);
       });
       const page = await http().get('/api/v1/audit?limit=50').set(bearer('admin'));
       const entry = page.body.items.find((e: { storeId: string }) => e.storeId === created.id);

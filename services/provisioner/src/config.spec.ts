@@ -41,6 +41,33 @@ describe(provisionerConfigFromEnv.name, () => {
     });
   });
 
+  describe("the store's network peers", () => {
+    it('defaults to what the sandbox and values-local.yaml run: ingress-nginx, and CoreDNS in kube-system', () => {
+      const sut = provisionerConfigFromEnv({});
+      expect([sut.ingressController, sut.dns]).toEqual([
+        { namespace: 'ingress-nginx', podLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+        { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
+      ]);
+    });
+
+    it("reads the ingress controller's and DNS's namespace and pod labels", () => {
+      const sut = provisionerConfigFromEnv({
+        INGRESS_NAMESPACE: 'kube-system',
+        INGRESS_POD_LABELS: '{"app.kubernetes.io/name":"traefik"}',
+        DNS_NAMESPACE: 'dns-system',
+        DNS_POD_LABELS: '{"app.kubernetes.io/name":"coredns","tier":"node"}',
+      });
+      expect([sut.ingressController, sut.dns]).toEqual([
+        { namespace: 'kube-system', podLabels: { 'app.kubernetes.io/name': 'traefik' } },
+        { namespace: 'dns-system', podLabels: { 'app.kubernetes.io/name': 'coredns', tier: 'node' } },
+      ]);
+    });
+
+    it.each(['["traefik"]', '{"app":1}', 'app=traefik'])('refuses pod labels that are not a label map: %s', (raw) => {
+      expect(() => provisionerConfigFromEnv({ INGRESS_POD_LABELS: raw })).toThrow(ConfigError);
+    });
+  });
+
   describe('engine value overrides (ENGINE_VALUES_DIR)', () => {
     let dir = '';
     const write = (name: string, text: string) => writeFileSync(join(dir, name), text);

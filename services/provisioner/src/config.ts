@@ -1,5 +1,5 @@
 import { buckets } from '@urumi/contracts';
-import { ConfigError, envInt, envString } from '@urumi/runtime';
+import { ConfigError, envInt, envJson, envString } from '@urumi/runtime';
 import { resolve } from 'node:path';
 import type { Plan } from '@urumi/kube';
 import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
@@ -13,6 +13,12 @@ export type StoreTls =
   | { readonly mode: 'none' }
   | { readonly mode: 'default-certificate' }
   | { readonly mode: 'cert-manager'; readonly clusterIssuer: string };
+
+/** Pods a NetworkPolicy peer selects: those carrying `podLabels` (every pod when empty) in `namespace`. */
+export interface PodPeer {
+  readonly namespace: string;
+  readonly podLabels: Readonly<Record<string, string>>;
+}
 
 export interface ProvisionerConfig {
   readonly host: string;
@@ -31,11 +37,15 @@ export interface ProvisionerConfig {
   /** Where the engine charts (charts/store-<engine>) are. */
   readonly chartsDir: string;
   readonly helmBinary: string;
+  /** Helm child processes at once, whatever the workers: each costs tens of MB, counted in the pod's memory limit. */
+  readonly helmConcurrency: number;
   /** Engine → values installed under the provisioner's own (ENGINE_VALUES_DIR/<engine>.yaml): registry, images, resources. */
   readonly engineValues: ReadonlyMap<string, Record<string, unknown>>;
   readonly ingressClass: string;
-  /** The ingress controller's namespace: the only one whose pods may reach a store. */
-  readonly ingressNamespace: string;
+  /** The ingress controller's pods: the only pods outside a store that may reach it. */
+  readonly ingressController: PodPeer;
+  /** The cluster DNS pods: the only pods outside a store it may reach (port 53). */
+  readonly dns: PodPeer;
   /** A store that is not Ready this long after its provisioning began is Failed. */
   readonly provisionTimeoutMs: number;
   /** Every store is looked at again this often, to restore what changed without an event (e.g. a Secret). */
@@ -59,9 +69,18 @@ export function provisionerConfigFromEnv(env: NodeJS.ProcessEnv): ProvisionerCon
     plan: oneOf('STORE_PLAN', plan, ['small', 'medium', 'large'] as const),
     chartsDir: resolve(envString(env, 'CHARTS_DIR', 'charts')),
     helmBinary: envString(env, 'HELM_BINARY', 'helm'),
+    helmConcurrency: envInt(env, 'PROVISIONER_HELM_CONCURRENCY', 2, { min: 1, max: 16 }),
     engineValues: engineValuesDir ? readEngineValues(resolve(engineValuesDir)) : new Map(),
     ingressClass: envString(env, 'INGRESS_CLASS', 'nginx'),
-    ingressNamespace: envString(env, 'INGRESS_NAMESPACE', 'ingress-nginx'),
+    // The defaults are what the sandbox and values-local.yaml run: ingress-nginx, and CoreDNS in kube-system.
+    ingressController: {
+      namespace: envString(env, 'INGRESS_NAMESPACE', 'ingress-nginx'),
+      podLabels: labelsFromEnv(env, 'INGRESS_POD_LABELS', { 'app.kubernetes.io/name': 'ingress-nginx' }),
+    },
+    dns: {
+      namespace: envString(env, 'DNS_NAMESPACE', 'kube-system'),
+      podLabels: labelsFromEnv(env, 'DNS_POD_LABELS', { 'k8s-app': 'kube-dns' }),
+    },
     provisionTimeoutMs: envInt(env, 'PROVISION_TIMEOUT_SECONDS', 600, { min: 10 }) * 1000,
     resyncMs: envInt(env, 'RESYNC_SECONDS', 60, { min: 5 }) * 1000,
     lifecycleBucket: envString(env, 'LIFECYCLE_BUCKET', buckets.storeLifecycle),
@@ -82,6 +101,18 @@ function storeTlsFromEnv(env: NodeJS.ProcessEnv): StoreTls {
     );
   }
   return { mode, clusterIssuer };
+}
+
+/** A JSON object of label names to values, e.g. `{"app.kubernetes.io/name":"traefik"}`. */
+function labelsFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: Record<string, string>): Record<string, string> {
+  const value = envJson<unknown>(env, name, fallback);
+  const isLabels =
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string');
+  if (!isLabels) throw new ConfigError(`${name} must be a JSON object of label names to string values`);
+  return value as Record<string, string>;
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {

@@ -9,7 +9,17 @@ const aStore = (name = 'fashion-boutique'): Store => ({
   metadata: { name },
   spec: { storeId: 'id-1', engine: 'woocommerce', owner: 'paul', domain: `${name}.stores.example.com` },
 });
-const aFence = (tls: StoreTls): Fence => ({ ingressClass: 'nginx', ingressNamespace: 'ingress-nginx', tls });
+const aFence = (tls: StoreTls): Fence => ({
+  ingressClass: 'nginx',
+  ingressController: { namespace: 'ingress-nginx', podLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+  dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
+  tls,
+});
+/** A NetworkPolicy as the manifests spell it (client-node's type renames `from` to `_from`). */
+interface PolicyManifest {
+  metadata: { name: string };
+  spec: { ingress?: { from: unknown[] }[]; egress?: { to: unknown[] }[] };
+}
 const policiesOf = (tls: StoreTls) =>
   guardrailManifests(aStore(), aFence(tls)).filter((m) => m.kind === 'NetworkPolicy') as V1NetworkPolicy[];
 
@@ -46,7 +56,12 @@ describe('desired state', () => {
         policyTypes: ['Ingress'],
         ingress: [
           {
-            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+            from: [
+              {
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+                podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+              },
+            ],
             ports: [{ protocol: 'TCP', port: 8089 }],
           },
         ],
@@ -57,6 +72,52 @@ describe('desired state', () => {
           ['default-deny', 'allow-same-store', 'allow-dns', 'allow-ingress-controller'],
         ]);
       }
+    });
+  });
+
+  describe(`${guardrailManifests.name}: the peers outside the store`, () => {
+    // Production's controller runs in kube-system (k3s's Traefik) beside everything else: its pods, not the namespace.
+    const sut = guardrailManifests(aStore(), {
+      ingressClass: 'traefik',
+      ingressController: { namespace: 'kube-system', podLabels: { 'app.kubernetes.io/name': 'traefik' } },
+      dns: { namespace: 'dns-system', podLabels: { 'app.kubernetes.io/name': 'coredns' } },
+      tls: { mode: 'cert-manager', clusterIssuer: 'letsencrypt-prod' },
+    }) as PolicyManifest[];
+    const peersOf = (name: string) => {
+      const spec = sut.find((p) => p.metadata.name === name)?.spec;
+      return [...(spec?.ingress ?? []).flatMap((r) => r.from), ...(spec?.egress ?? []).flatMap((r) => r.to)];
+    };
+    const traefik = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
+    };
+
+    it("admits only the ingress controller's pods to the web pods and the ACME solver", () => {
+      expect(peersOf('allow-ingress-controller')).toEqual([traefik]);
+      expect(peersOf('allow-acme-http01-solver')).toEqual([traefik]);
+    });
+
+    it('resolves names only at the configured DNS pods', () => {
+      expect(peersOf('allow-dns')).toEqual([
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dns-system' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'coredns' } },
+        },
+      ]);
+    });
+
+    it('selects every pod of the namespace only when no pod labels are configured', () => {
+      const [policy] = guardrailManifests(aStore(), {
+        ...aFence({ mode: 'none' }),
+        ingressController: { namespace: 'ingress-nginx', podLabels: {} },
+      }).filter((m) => m.metadata?.name === 'allow-ingress-controller') as V1NetworkPolicy[];
+      expect(policy?.spec?.ingress).toEqual([
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} },
+          ],
+        },
+      ]);
     });
   });
 

@@ -1,14 +1,21 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { namespaceOf, Store, storeLabels } from '@urumi/kube';
-import type { StoreTls } from './config';
+import type { PodPeer, StoreTls } from './config';
 import type { EngineChart } from './engines';
 import { plans } from './plans';
 
 export interface Fence {
   readonly ingressClass: string;
-  readonly ingressNamespace: string;
+  readonly ingressController: PodPeer;
+  readonly dns: PodPeer;
   readonly tls: StoreTls;
 }
+
+/** A NetworkPolicy peer: these pods of that namespace only, never the whole namespace (it may be kube-system). */
+const peerOf = ({ namespace, podLabels }: PodPeer) => ({
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+  podSelector: Object.keys(podLabels).length > 0 ? { matchLabels: { ...podLabels } } : {},
+});
 
 /** cert-manager's HTTP-01 solver pod, which it runs in the store's namespace while it proves the domain. */
 const ACME_SOLVER = { label: 'acme.cert-manager.io/http01-solver', port: 8089 };
@@ -50,9 +57,7 @@ export function guardrailManifests(store: Store, fence: Fence): KubernetesObject
     metadata: metadata(name),
     spec,
   });
-  const fromIngressController = {
-    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': fence.ingressNamespace } },
-  };
+  const fromIngressController = peerOf(fence.ingressController);
   // The solver fits every plan's quota: one pod (the engines run at most 5 of 10) with cert-manager's default
   // 10m/64Mi requests and 100m/64Mi limits (the engines leave 100m/256Mi and 200m/512Mi: charts/README.md), and one
   // Service (at most 3 of 5), which must be ClusterIP: the quota allows no NodePort (deploy/README.md).
@@ -95,12 +100,7 @@ export function guardrailManifests(store: Store, fence: Fence): KubernetesObject
       policyTypes: ['Egress'],
       egress: [
         {
-          to: [
-            {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-            },
-          ],
+          to: [peerOf(fence.dns)],
           ports: [
             { protocol: 'UDP', port: 53 },
             { protocol: 'TCP', port: 53 },

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { loadAllYaml } from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject, V1Namespace } from '@kubernetes/client-node';
 import { Step, stepSlug } from '@urumi/contracts';
 import {
   describeKubeError,
@@ -27,7 +28,7 @@ import type { ProvisionerConfig } from './config';
 import { ensureCredentials } from './credentials';
 import { chartValues, guardrailManifests, ingressManifest, namespaceManifest } from './desired-state';
 import { EngineChart } from './engines';
-import { readinessOf } from './readiness';
+import { readinessOf, Workloads } from './readiness';
 import { ENGINE_CHARTS } from './tokens';
 
 export const FIELD_MANAGER = 'urumi-provisioner';
@@ -65,6 +66,8 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   private readonly watchers: ResilientInformer<KubernetesObject>[];
   /** Store name → when this process last applied its namespace, fence, credentials and Ingress. */
   private readonly applied = new Map<string, { generation: number; at: number }>();
+  /** Store name → the workloads its Helm release installed at a revision. */
+  private readonly installed = new Map<string, { revision: string; workloads: readonly string[] }>();
   private resync?: NodeJS.Timeout;
 
   constructor(
@@ -78,10 +81,16 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       onError: (name, error, retryInMs) =>
         this.logger.warn({ msg: 'Reconcile failed, will retry', store: name, error: describe(error), retryInMs }),
     });
-    this.helm = new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'] });
+    this.helm = new Helm({
+      binary: config.helmBinary,
+      kubeconfig: process.env['KUBECONFIG'],
+      maxConcurrent: config.helmConcurrency,
+    });
     const enqueueStore = (store: Store, deleted: boolean) => {
-      if (deleted) this.applied.delete(store.metadata.name);
-      else this.queue.add(store.metadata.name);
+      if (deleted) {
+        this.applied.delete(store.metadata.name);
+        this.installed.delete(store.metadata.name);
+      } else this.queue.add(store.metadata.name);
     };
     const enqueueNamespace = (object: KubernetesObject) => {
       const name = storeNameOf(object.metadata?.namespace ?? '');
@@ -169,13 +178,19 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       });
     }
     const namespace = namespaceOf(name);
-    const { ingressClass, ingressNamespace, tls } = this.config;
-    const fence = { ingressClass, ingressNamespace, tls };
+    const { ingressClass, ingressController, dns, tls } = this.config;
+    const fence = { ingressClass, ingressController, dns, tls };
 
     // What this process applied within a resync period is not applied again on every wake-up (a
     // store waiting for its workload is looked at often); a fence object deleted by hand forgets it.
     const applied = this.appliedRecently(store);
     if (!applied) {
+      const refusal = await this.namespaceRefusal(store);
+      if (refusal) {
+        store = await this.progress(store, { step: Step.FAILED, phase: 'Failed', ...refusal });
+        await this.writeStatus(observed, store);
+        return;
+      }
       await this.kube.apply(namespaceManifest(store, chart), FIELD_MANAGER);
       await Promise.all(guardrailManifests(store, fence).map((m) => this.kube.apply(m, FIELD_MANAGER)));
     }
@@ -208,10 +223,6 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       `engine chart store-${chart.engine} installed`,
     );
     store = { ...store, status: { ...store.status, workloadRevision: revision } };
-    if (store.status?.phase === 'Ready') {
-      await this.writeStatus(written, store);
-      return;
-    }
 
     // Read live, not from the informers' caches: those only wake the queue, and a watch that stalls
     // must not hold a store short of Ready.
@@ -220,11 +231,27 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       this.kube.apps.listNamespacedStatefulSet({ namespace }),
       this.kube.batch.listNamespacedJob({ namespace }),
     ]);
-    const readiness = readinessOf({
-      deployments: deployments.items,
-      statefulSets: statefulSets.items,
-      jobs: jobs.items,
-    });
+    const workloads = { deployments: deployments.items, statefulSets: statefulSets.items, jobs: jobs.items };
+    if (store.status?.phase === 'Ready') {
+      // A Ready store is kept so: a workload deleted by hand is put back, and the store shows Degraded meanwhile.
+      const missing = missingWorkloads(await this.installedWorkloads(name, namespace, revision), workloads);
+      if (missing.length) {
+        await this.installWorkload(namespace, chart, values);
+        this.logger.warn({ msg: 'Reinstalled missing workloads', store: name, namespace, missing });
+      }
+      const readiness = readinessOf(workloads);
+      const problem = missing.length
+        ? { reason: 'WorkloadMissing', message: `${missing.join(', ')} deleted; reinstalled the engine chart` }
+        : readiness.state === 'pending'
+          ? { reason: 'WorkloadUnavailable', message: `waiting for ${readiness.waitingFor.join(', ')}` }
+          : readiness.state === 'failed'
+            ? { reason: readiness.reason, message: readiness.message }
+            : undefined;
+      store = this.health(store, problem);
+      await this.writeStatus(written, store);
+      return problem ? { requeueAfterMs: POLL_MS } : undefined;
+    }
+    const readiness = readinessOf(workloads);
     const startedAt = Date.parse(store.status?.provisioningStartedAt ?? '');
     const waited = Date.now() - startedAt;
     if (readiness.state === 'ready') {
@@ -349,6 +376,60 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     };
   }
 
+  /**
+   * Why the store may not have its namespace, if it may not: one the platform did not make is never taken
+   * over (its deletion would delete someone else's namespace); an earlier store's is waited for.
+   */
+  private async namespaceRefusal(store: Store): Promise<{ reason: string; message: string } | undefined> {
+    const name = namespaceOf(store.metadata.name);
+    const existing = await this.kube.readIfExists<V1Namespace>({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    });
+    const own = existing?.metadata?.labels ?? {};
+    if (!existing || own[labels.storeId] === store.spec.storeId) return undefined;
+    if (own[labels.managedBy] !== 'urumi') {
+      return {
+        reason: 'NamespaceNotOwned',
+        message: `namespace ${name} already exists and was not created by the platform; it is left as it is`,
+      };
+    }
+    // Torn down by cleanup (or swept as an orphan) shortly: the retry finds it gone.
+    throw new Error(`namespace ${name} still belongs to an earlier store (${own[labels.storeId] ?? 'unknown'})`);
+  }
+
+  /** The Deployments and StatefulSets the store's Helm release installed, looked up once per revision. */
+  private async installedWorkloads(name: string, namespace: string, revision: string): Promise<readonly string[]> {
+    const known = this.installed.get(name);
+    if (known?.revision === revision) return known.workloads;
+    const workloads = loadAllYaml(await this.helm.manifest(RELEASE, namespace))
+      .filter((o: KubernetesObject | null) => o?.kind === 'Deployment' || o?.kind === 'StatefulSet')
+      .map((o: KubernetesObject) => `${o.kind} ${o.metadata?.name}`);
+    this.installed.set(name, { revision, workloads });
+    return workloads;
+  }
+
+  /** A Ready store's health in its conditions: Degraded with the reason while a problem lasts, Ready again after. */
+  private health(store: Store, problem: { reason: string; message: string } | undefined): Store {
+    const now = new Date();
+    const observedGeneration = store.metadata.generation;
+    const ready = problem
+      ? { status: 'False' as const, reason: problem.reason, message: problem.message }
+      : {
+          status: 'True' as const,
+          reason: 'StoreReady',
+          message: `serving at ${storeUrl(store, this.config.urlScheme)}`,
+        };
+    const degraded = problem
+      ? { status: 'True' as const, reason: problem.reason, message: problem.message }
+      : { status: 'False' as const, reason: 'AsExpected', message: '' };
+    if (!problem && !store.status?.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True')) return store;
+    let conditions = withCondition(store.status?.conditions, { type: 'Ready', observedGeneration, ...ready }, now);
+    conditions = withCondition(conditions, { type: 'Degraded', observedGeneration, ...degraded }, now);
+    return { ...store, status: { ...store.status, conditions } };
+  }
+
   /** Whether this process applied the store's namespace, fence, credentials and Ingress this resync period. */
   private appliedRecently(store: Store): boolean {
     const last = this.applied.get(store.metadata.name);
@@ -379,6 +460,15 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       await this.helm.upgradeInstall(RELEASE, namespace, chart.path, values);
     }
   }
+}
+
+/** The installed workloads no longer in the namespace. */
+function missingWorkloads(installed: readonly string[], { deployments, statefulSets }: Workloads): string[] {
+  const present = new Set([
+    ...deployments.map((d) => `Deployment ${d.metadata?.name}`),
+    ...statefulSets.map((s) => `StatefulSet ${s.metadata?.name}`),
+  ]);
+  return installed.filter((workload) => !present.has(workload));
 }
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);

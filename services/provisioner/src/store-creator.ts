@@ -36,6 +36,11 @@ export class StoreCreator {
   async create(approved: StoreStatusChanged): Promise<'created' | 'existed' | 'withdrawn'> {
     const { storeId, name, owner, requestId } = approved;
     if ((await this.lifecycle.beginProvisioning(storeId)).mark === 'withdrawn') {
+      // A redelivered approval may find its Store made and then withdrawn: that one's teardown reports it.
+      if ((await readStore(this.kube, name))?.spec.storeId === storeId) {
+        await deleteStore(this.kube, name);
+        return 'withdrawn';
+      }
       await this.events.publishRaw(
         { storeId, name, owner, engine: approved.engine, requestId },
         { step: Step.DELETED },

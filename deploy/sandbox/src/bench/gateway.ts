@@ -9,7 +9,7 @@ import { create, encode, Engine, Step, StoreStatusChangedSchema, subjects, times
 import { compileFile } from '../compile';
 import { log } from '../log';
 import { repoRoot } from '../paths';
-import { Platform } from '../platform';
+import { Platform, PlatformNats } from '../platform';
 import { freePort } from '../ports';
 import { get, waitUntil } from '../probe';
 import { Sandbox } from '../sandbox';
@@ -74,7 +74,7 @@ async function createStores(
 /** Publishes status changes as the provisioner would and times their arrival at a WebSocket client. */
 async function statusToWebSocket(
   gatewayUrl: string,
-  natsUrl: string,
+  nats: PlatformNats,
   stores: { id: string; name: string }[],
 ): Promise<{ p50: number; p95: number; max: number }> {
   const token = Buffer.from(admin.token).toString('base64url');
@@ -91,7 +91,8 @@ async function statusToWebSocket(
     }
   });
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  const nc = await connect({ servers: natsUrl });
+  // Signed in as the provisioner, whose events these are.
+  const nc = await connect({ servers: nats.url, user: 'provisioner', pass: nats.passwords['provisioner'] });
   const js = nc.jetstream();
   for (const store of stores.slice(0, STATUS_EVENTS)) {
     const event = create(StoreStatusChangedSchema, {
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
     stdio: 'ignore',
   });
   try {
-    const { gatewayUrl, metricsUrl } = await platform.start();
+    const { gatewayUrl, metricsUrl, nats } = await platform.start();
     const bareUrl = `http://127.0.0.1:${barePort}/ping`;
     await waitUntil('the bare NestJS app did not start', async () => (await get(bareUrl)).status === 200, 30_000);
 
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
     const sequentialCreates = await createStores(gatewayUrl, 'one-by-one', 200, 1);
 
     log.step(`${STATUS_EVENTS} status changes to a WebSocket client`);
-    const live = await statusToWebSocket(gatewayUrl, await sandbox.natsUrl(), listed.items);
+    const live = await statusToWebSocket(gatewayUrl, nats, listed.items);
 
     const results = {
       machine: { cores: cpus().length, node: process.version },

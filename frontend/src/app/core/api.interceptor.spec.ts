@@ -56,7 +56,7 @@ describe('apiInterceptor', () => {
 
     await expect(answer).rejects.toEqual(new ApiError(401, 'invalid token'));
     expect(session.signedIn()).toBe(false);
-    expect(router.navigate).toHaveBeenCalledWith(['/sign-in'], expect.objectContaining({}));
+    expect(router.navigate).toHaveBeenCalledWith(['/sign-in'], { queryParams: { expired: 1, returnUrl: '/' } });
   });
 
   it('leaves a 401 to a caller that handles it (checking a token at sign-in)', async () => {

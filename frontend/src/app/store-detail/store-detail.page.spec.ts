@@ -91,6 +91,8 @@ describe(StoreDetailPage.name, () => {
     expect(alert).toContain('Failed: WorkloadTimeout');
     expect(alert).toContain('the workload was not ready within 10 minutes');
     expect(alert).toContain('What to do: Delete this store and launch it again');
+    expect(alert).toContain('Until you delete it, it stays as it failed');
+    expect(alert).toContain('counts against your quota');
     expect(alert).toContain('kubectl get events -n store-fashion-boutique');
   });
 

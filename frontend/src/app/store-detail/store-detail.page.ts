@@ -27,7 +27,8 @@ export function adviceFor(store: StoreView): string {
       : 'Fix what the reason says, then launch the store again.';
   }
   return (
-    'Delete this store and launch it again. If it fails again, a platform admin can look at ' +
+    'Delete this store and launch it again. Until you delete it, it stays as it failed (for you or an admin to ' +
+    'inspect) and counts against your quota. If it fails again, a platform admin can look at ' +
     `\`kubectl describe store ${store.name}\` and \`kubectl get events -n ${store.namespace}\`.`
   );
 }

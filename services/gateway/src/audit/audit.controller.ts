@@ -1,13 +1,14 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Roles } from '../auth';
 import type { AuditPage } from '@urumi/contracts';
 import { AuditLog } from './audit.service';
+import { ApiErrors } from '../http/openapi';
 
 export class AuditQuery {
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
+  @ApiPropertyOptional({ type: 'integer', default: 50, minimum: 1, maximum: 200 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be a whole number' })
@@ -15,7 +16,7 @@ export class AuditQuery {
   @Max(200, { message: 'limit must be at most 200' })
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'the `next` value of the previous page' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'the `next` value of the previous page' })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'before must be a sequence number' })
@@ -32,6 +33,8 @@ export class AuditController {
 
   @Get()
   @ApiOperation({ summary: 'Who did what, when and from where: newest first, paged (admins only)' })
+  @ApiOkResponse({ description: 'the entries, newest first, and `next` for the page before them' })
+  @ApiErrors(400, 401, 403, 429, 503)
   page(@Query() query: AuditQuery): Promise<AuditPage> {
     return this.audit.page(query.limit ?? 50, query.before);
   }

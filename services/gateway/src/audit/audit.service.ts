@@ -13,7 +13,8 @@ import {
 } from '@urumi/contracts';
 import type { AuditItem, AuditPage } from '@urumi/contracts';
 import { JetStreamPublisher, NATS_CONNECTION } from '@urumi/messaging';
-import { NatsConnection } from 'nats';
+import { JetStreamManager, NatsConnection } from 'nats';
+import { randomUUID } from 'node:crypto';
 
 export interface AuditRecord {
   readonly actor: Actor;
@@ -24,10 +25,14 @@ export interface AuditRecord {
   readonly requestId: string;
 }
 
+/** How long reading one page may take. */
+const PAGE_READ_TIMEOUT_MS = 5_000;
+
 /** The audit trail: an append-only JetStream stream, read newest first by sequence. */
 @Injectable()
 export class AuditLog {
   private readonly logger = new Logger(AuditLog.name);
+  private jsm?: Promise<JetStreamManager>;
 
   constructor(
     @Inject(JetStreamPublisher) private readonly publisher: JetStreamPublisher,
@@ -38,8 +43,9 @@ export class AuditLog {
   async record(record: AuditRecord): Promise<void> {
     const entry = create(AuditEntrySchema, { ...record, at: timestampNow() });
     try {
+      // A server-made id per entry: one built from the client's X-Request-Id would let a client dedupe its own actions away.
       await this.publisher.publishJson(subjects.audit(record.action), encode(AuditEntrySchema, entry), {
-        msgId: `audit:${record.requestId}:${record.action}`,
+        msgId: `audit:${randomUUID()}`,
       });
     } catch (error) {
       this.logger.error({
@@ -51,17 +57,36 @@ export class AuditLog {
     }
   }
 
+  /**
+   * Up to `limit` entries before sequence `before` (default: the newest), newest first. One ordered consumer
+   * reads the page from its first sequence: a page costs the same few NATS requests however long the trail is.
+   */
   async page(limit: number, before?: number): Promise<AuditPage> {
-    const jsm = await this.nc.jetstreamManager();
-    const { state } = await jsm.streams.info(streams.audit.name);
+    // Made once: each jetstreamManager() asks NATS for the account's info first.
+    this.jsm ??= this.nc.jetstreamManager();
+    const { state } = await (await this.jsm).streams.info(streams.audit.name);
+    const end = Math.min(before === undefined ? state.last_seq : before - 1, state.last_seq);
+    if (limit < 1 || end < state.first_seq) return { items: [] };
+    const start = Math.max(state.first_seq, end - limit + 1);
+    const consumer = await this.nc.jetstream().consumers.get(streams.audit.name, { opt_start_seq: start });
     const items: AuditItem[] = [];
-    let seq = Math.min(before === undefined ? state.last_seq : before - 1, state.last_seq);
-    for (; seq >= state.first_seq && items.length < limit; seq--) {
-      const message = await jsm.streams.getMessage(streams.audit.name, { seq }).catch(() => undefined);
-      if (message) items.push(toItem(seq, decode(AuditEntrySchema, message.json())));
+    try {
+      const messages = await consumer.fetch({ max_messages: end - start + 1, expires: PAGE_READ_TIMEOUT_MS });
+      for await (const message of messages) {
+        if (message.seq > end) break;
+        items.push(toItem(message.seq, decode(AuditEntrySchema, message.json())));
+        // The page's last entry, or the stream's (entries removed by hand leave gaps).
+        if (message.seq === end || message.info.pending === 0) break;
+      }
+    } finally {
+      await consumer.delete().catch((error: unknown) => {
+        // It would go by itself once idle; nothing the caller should wait for.
+        this.logger.warn({ msg: 'Could not delete an audit page consumer', error: String(error) });
+      });
     }
+    items.reverse();
     const last = items[items.length - 1];
-    return seq >= state.first_seq && last ? { items, next: last.sequence } : { items };
+    return start > state.first_seq && last ? { items, next: last.sequence } : { items };
   }
 }
 

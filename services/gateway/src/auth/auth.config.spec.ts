@@ -24,8 +24,10 @@ describe(authConfigFromEnv.name, () => {
       jwksUrl: undefined,
       algorithms: ['RS256', 'ES256'],
       userClaim: 'sub',
+      displayNameClaim: 'preferred_username',
       groupsClaim: 'groups',
       adminGroup: 'urumi-admins',
+      clockToleranceSeconds: 30,
     });
     expect(
       authConfigFromEnv({
@@ -35,8 +37,12 @@ describe(authConfigFromEnv.name, () => {
         OIDC_USER_CLAIM: 'email',
         OIDC_GROUPS_CLAIM: 'roles',
         OIDC_ADMIN_GROUP: 'ops',
+        OIDC_DISPLAY_NAME_CLAIM: 'name',
+        OIDC_CLOCK_TOLERANCE_SECONDS: '0',
       }),
     ).toMatchObject({
+      displayNameClaim: 'name',
+      clockToleranceSeconds: 0,
       jwksUrl: 'https://id.example.com/certs',
       algorithms: ['PS256', 'EdDSA'],
       userClaim: 'email',

@@ -1,4 +1,4 @@
-import { ConfigError, envList, envString } from '@urumi/runtime';
+import { ConfigError, envInt, envList, envString } from '@urumi/runtime';
 
 /** Asymmetric JWS algorithms only: a symmetric one (HS256) would let anyone holding the shared secret mint tokens. */
 export const OIDC_ALGORITHMS = [
@@ -15,6 +15,9 @@ export const OIDC_ALGORITHMS = [
   'Ed25519',
 ] as const;
 export type OidcAlgorithm = (typeof OIDC_ALGORITHMS)[number];
+
+export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+export const DEFAULT_DISPLAY_NAME_CLAIM = 'preferred_username';
 
 /** Routes of controllers we don't own (OperationsModule's probes and metrics) that answer without a token. */
 export const DEFAULT_PUBLIC_PATHS: readonly string[] = ['/healthz', '/readyz'];
@@ -40,8 +43,14 @@ export interface OidcAuthConfig extends CommonAuthConfig {
   /** Default: the `jwks_uri` of `<issuer>/.well-known/openid-configuration`. */
   readonly jwksUrl?: string;
   readonly algorithms: readonly OidcAlgorithm[];
-  /** The claim holding the user name (a dotted path such as `realm_access.roles` works too). */
+  /**
+   * The claim naming the owner of what the user creates: keep the immutable `sub` (a mutable claim such as
+   * `preferred_username` would let a renamed user take over another's stores). Its value must be 1–128 of
+   * `A–Z a–z 0–9 . _ @ : | + = -`, else the token is refused.
+   */
   readonly userClaim: string;
+  /** The claim shown to people as the user's name (default `preferred_username`, else the user claim). */
+  readonly displayNameClaim?: string;
   readonly groupsClaim: string;
   /** Members of this group are admins; everyone else is a tenant. */
   readonly adminGroup: string;
@@ -58,7 +67,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 /**
  * AUTH_MODE=tokens (default) reads AUTH_TOKENS_FILE (default .sandbox/tokens.json); AUTH_MODE=oidc reads
  * OIDC_ISSUER, OIDC_AUDIENCE (required), OIDC_JWKS_URL, OIDC_ALGORITHMS (RS256,ES256), OIDC_USER_CLAIM (sub),
- * OIDC_GROUPS_CLAIM (groups) and OIDC_ADMIN_GROUP (urumi-admins).
+ * OIDC_DISPLAY_NAME_CLAIM (preferred_username), OIDC_GROUPS_CLAIM (groups), OIDC_ADMIN_GROUP (urumi-admins) and
+ * OIDC_CLOCK_TOLERANCE_SECONDS (30).
  */
 export function authConfigFromEnv(env: Env): AuthConfig {
   const mode = envString(env, 'AUTH_MODE', 'tokens');
@@ -73,8 +83,13 @@ export function authConfigFromEnv(env: Env): AuthConfig {
     jwksUrl: env['OIDC_JWKS_URL']?.trim() || undefined,
     algorithms: parseAlgorithms(envList(env, 'OIDC_ALGORITHMS', ['RS256', 'ES256']), 'OIDC_ALGORITHMS'),
     userClaim: envString(env, 'OIDC_USER_CLAIM', 'sub'),
+    displayNameClaim: envString(env, 'OIDC_DISPLAY_NAME_CLAIM', DEFAULT_DISPLAY_NAME_CLAIM),
     groupsClaim: envString(env, 'OIDC_GROUPS_CLAIM', 'groups'),
     adminGroup: envString(env, 'OIDC_ADMIN_GROUP', 'urumi-admins'),
+    clockToleranceSeconds: envInt(env, 'OIDC_CLOCK_TOLERANCE_SECONDS', DEFAULT_CLOCK_TOLERANCE_SECONDS, {
+      min: 0,
+      max: 300,
+    }),
   };
   validateOidcConfig(config, { issuer: 'OIDC_ISSUER', jwksUrl: 'OIDC_JWKS_URL', algorithms: 'OIDC_ALGORITHMS' });
   return config;

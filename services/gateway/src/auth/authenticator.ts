@@ -6,4 +6,12 @@ import { Principal } from './principal';
  */
 export abstract class Authenticator {
   abstract authenticate(token: string): Promise<Principal>;
+
+  /**
+   * Calls `listener` whenever tokens that were valid may no longer be (the tokens file changed), so that
+   * long-lived sessions check theirs again; returns the unsubscribe. Default: credentials never change.
+   */
+  onCredentialsChanged(_listener: () => void): () => void {
+    return () => undefined;
+  }
 }

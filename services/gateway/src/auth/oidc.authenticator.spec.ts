@@ -33,6 +33,11 @@ async function startIssuer(publicJwks: object[]): Promise<{ server: Server; issu
   return { server, issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/** Who a valid token names: its expiry rides along for live sessions. */
+function principal(name: string, role: 'admin' | 'tenant', displayName = name) {
+  return { name, role, displayName, expiresAt: expect.any(Date) as Date };
+}
+
 describe(OidcAuthenticator.name, () => {
   let server: Server;
   let issuer: string;
@@ -97,24 +102,21 @@ describe(OidcAuthenticator.name, () => {
   }
 
   it('accepts a valid RS256 token and names the user from `sub`', async () => {
-    await expect(sut.authenticate(await sign({ sub: 'alice', groups: ['staff'] }))).resolves.toEqual({
-      name: 'alice',
-      role: 'tenant',
-    });
+    await expect(sut.authenticate(await sign({ sub: 'alice', groups: ['staff'] }))).resolves.toEqual(
+      principal('alice', 'tenant'),
+    );
   });
 
   it('accepts a valid ES256 token', async () => {
-    await expect(sut.authenticate(await sign({ sub: 'bob' }, { key: ec }))).resolves.toEqual({
-      name: 'bob',
-      role: 'tenant',
-    });
+    await expect(sut.authenticate(await sign({ sub: 'bob' }, { key: ec }))).resolves.toEqual(
+      principal('bob', 'tenant'),
+    );
   });
 
   it('makes members of the admin group admins', async () => {
-    await expect(sut.authenticate(await sign({ sub: 'ada', groups: ['staff', 'urumi-admins'] }))).resolves.toEqual({
-      name: 'ada',
-      role: 'admin',
-    });
+    await expect(sut.authenticate(await sign({ sub: 'ada', groups: ['staff', 'urumi-admins'] }))).resolves.toEqual(
+      principal('ada', 'admin'),
+    );
   });
 
   it('reads the user and groups from the configured claims, nested ones too', async () => {
@@ -126,25 +128,25 @@ describe(OidcAuthenticator.name, () => {
     });
     const token = await sign({ sub: 'f3a1', preferred_username: 'ada', realm_access: { roles: ['platform-admin'] } });
 
-    await expect(sut.authenticate(token)).resolves.toEqual({ name: 'ada', role: 'admin' });
+    await expect(sut.authenticate(token)).resolves.toEqual(principal('ada', 'admin'));
   });
 
   it('finds the JWKS through OIDC discovery when no JWKS URL is configured', async () => {
     sut = new OidcAuthenticator({ ...config, jwksUrl: undefined });
 
-    await expect(sut.authenticate(await sign({ sub: 'alice' }))).resolves.toEqual({ name: 'alice', role: 'tenant' });
+    await expect(sut.authenticate(await sign({ sub: 'alice' }))).resolves.toEqual(principal('alice', 'tenant'));
   });
 
   it.each<[string, () => Promise<string>, RegExp]>([
     [
       'another issuer',
       () => sign({ sub: 'alice' }, { iss: 'https://evil.example' }),
-      /^bearer token was not issued by http:\/\/127\.0\.0\.1/,
+      /^bearer token is not valid for this API$/,
     ],
     [
       'another audience',
       () => sign({ sub: 'alice' }, { aud: 'someone-else' }),
-      /^bearer token is not meant for urumi-api$/,
+      /^bearer token is not valid for this API$/,
     ],
     [
       'an expired token',
@@ -160,7 +162,7 @@ describe(OidcAuthenticator.name, () => {
     [
       'a token without the user claim',
       () => sign({ groups: ['urumi-admins'] }),
-      /^bearer token has no "sub" claim naming the user$/,
+      /^bearer token has no usable "sub" claim naming the user$/,
     ],
     ['garbage', async () => 'not.a.jwt', /^bearer token is not a valid signed JWT$/],
   ])('refuses %s with 401', async (_case, token, message) => {
@@ -173,7 +175,7 @@ describe(OidcAuthenticator.name, () => {
   it('accepts a token that expired within the clock tolerance', async () => {
     const token = await sign({ sub: 'alice' }, { exp: Math.floor(Date.now() / 1000) - 5 });
 
-    await expect(sut.authenticate(token)).resolves.toEqual({ name: 'alice', role: 'tenant' });
+    await expect(sut.authenticate(token)).resolves.toEqual(principal('alice', 'tenant'));
   });
 
   it('refuses a symmetric HS256 token, even one whose secret an attacker knows', async () => {
@@ -186,7 +188,7 @@ describe(OidcAuthenticator.name, () => {
     const error = await refusal(token);
 
     expect(error).toBeInstanceOf(UnauthorizedException);
-    expect(error.message).toBe('bearer token is signed with an algorithm that is not allowed (allowed: RS256, ES256)');
+    expect(error.message).toBe('bearer token is not valid for this API');
   });
 
   it('refuses an algorithm the issuer publishes but the configuration does not allow', async () => {
@@ -195,7 +197,57 @@ describe(OidcAuthenticator.name, () => {
     const error = await refusal(sign({ sub: 'bob' }, { key: ec }));
 
     expect(error).toBeInstanceOf(UnauthorizedException);
-    expect(error.message).toMatch(/algorithm that is not allowed/);
+    expect(error.message).toBe('bearer token is not valid for this API');
+  });
+
+  it('owns stores by the immutable `sub` and shows `preferred_username` separately', async () => {
+    const renamed = await sign({ sub: '4f1c2a9e-77d0-4c5b-9a51-0b7e3c1d2f60', preferred_username: 'alice' });
+
+    await expect(sut.authenticate(renamed)).resolves.toEqual(
+      principal('4f1c2a9e-77d0-4c5b-9a51-0b7e3c1d2f60', 'tenant', 'alice'),
+    );
+  });
+
+  it('bounds the display name: no control characters, at most 128 characters', async () => {
+    const token = await sign({ sub: 'alice', preferred_username: `a\u0000li\u202ece${'x'.repeat(300)}` });
+
+    const { displayName } = await sut.authenticate(token);
+
+    expect(displayName).toBe(`alice${'x'.repeat(123)}`);
+  });
+
+  it.each([
+    ['too long', 'a'.repeat(129)],
+    ['with spaces', 'alice smith'],
+    ['with control characters', 'alice\nbob'],
+    ['empty', ''],
+  ])('refuses a user claim that is %s with a generic 401', async (_case, sub) => {
+    const error = await refusal(sign({ sub }));
+
+    expect(error).toBeInstanceOf(UnauthorizedException);
+    expect(error.message).toBe('bearer token has no usable "sub" claim naming the user');
+  });
+
+  it('expires the principal with the token, the clock tolerance included', async () => {
+    sut = new OidcAuthenticator({ ...config, clockToleranceSeconds: 7 });
+    const exp = Math.floor(Date.now() / 1000) + 60;
+
+    const { expiresAt } = await sut.authenticate(await sign({ sub: 'alice' }, { exp }));
+
+    expect(expiresAt).toEqual(new Date((exp + 7) * 1000));
+  });
+
+  it('tells a refused token neither the issuer nor the audience it expected', async () => {
+    const messages = await Promise.all(
+      [sign({ sub: 'alice' }, { iss: 'https://evil.example' }), sign({ sub: 'alice' }, { aud: 'other' })].map(
+        async (token) => (await refusal(token)).message,
+      ),
+    );
+
+    for (const message of messages) {
+      expect(message).not.toContain(issuer);
+      expect(message).not.toContain('urumi-api');
+    }
   });
 
   it('answers 503, not 401, when the JWKS cannot be fetched', async () => {

@@ -1,13 +1,22 @@
 import { Logger, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { createRemoteJWKSet, JWTPayload, jwtVerify } from 'jose';
-import { OidcAuthConfig, validateOidcConfig } from './auth.config';
+import {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_DISPLAY_NAME_CLAIM,
+  OidcAuthConfig,
+  validateOidcConfig,
+} from './auth.config';
 import { Authenticator } from './authenticator';
 import { Principal } from './principal';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
-const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 const DISCOVERY_TIMEOUT_MS = 5_000;
+/** An owner id is stored, logged and compared everywhere: bounded and plain, whatever the identity provider sends. */
+const OWNER_ID = /^[\w.@:|+=-]{1,128}$/;
+const MAX_DISPLAY_NAME_LENGTH = 128;
+/** What a refused token learns; the reason goes to the log, as it names the expected issuer and audience. */
+const INVALID_TOKEN = 'bearer token is not valid for this API';
 
 /** Failures of the identity provider (its keys can't be fetched), not of the token: 503, not 401. */
 const PROVIDER_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
@@ -34,7 +43,7 @@ export class OidcAuthenticator extends Authenticator {
         issuer: this.config.issuer,
         audience: this.config.audience,
         algorithms: [...this.config.algorithms],
-        clockTolerance: this.config.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
+        clockTolerance: this.clockToleranceSeconds,
         requiredClaims: ['exp'],
       }));
     } catch (error) {
@@ -43,14 +52,28 @@ export class OidcAuthenticator extends Authenticator {
     return this.principalOf(payload);
   }
 
+  private get clockToleranceSeconds(): number {
+    return this.config.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  }
+
   private principalOf(payload: JWTPayload): Principal {
     const name = claim(payload, this.config.userClaim);
-    if (typeof name !== 'string' || !name) {
-      throw new UnauthorizedException(`bearer token has no "${this.config.userClaim}" claim naming the user`);
+    if (typeof name !== 'string' || !OWNER_ID.test(name)) {
+      this.logger.warn({
+        msg: 'Refused a bearer token whose user claim is missing or not a bounded plain id',
+        claim: this.config.userClaim,
+      });
+      throw new UnauthorizedException(`bearer token has no usable "${this.config.userClaim}" claim naming the user`);
     }
     const groups = claim(payload, this.config.groupsClaim);
     const member = Array.isArray(groups) ? groups.includes(this.config.adminGroup) : groups === this.config.adminGroup;
-    return { name, role: member ? 'admin' : 'tenant' };
+    return {
+      name,
+      role: member ? 'admin' : 'tenant',
+      displayName: displayNameOf(claim(payload, this.config.displayNameClaim ?? DEFAULT_DISPLAY_NAME_CLAIM)) ?? name,
+      // jwtVerify required `exp`.
+      expiresAt: new Date(((payload.exp ?? 0) + this.clockToleranceSeconds) * 1000),
+    };
   }
 
   private keys(): Promise<KeySet> {
@@ -90,28 +113,30 @@ export class OidcAuthenticator extends Authenticator {
     switch (code) {
       case 'ERR_JWT_EXPIRED':
         return new UnauthorizedException('bearer token has expired');
-      case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-        return new UnauthorizedException(claimMessage(error as { claim?: string; reason?: string }, this.config));
-      case 'ERR_JOSE_ALG_NOT_ALLOWED':
-        return new UnauthorizedException(
-          `bearer token is signed with an algorithm that is not allowed (allowed: ${this.config.algorithms.join(', ')})`,
-        );
+      case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+        const { claim: name, reason } = error as { claim?: string; reason?: string };
+        if (name === 'nbf') return new UnauthorizedException('bearer token is not valid yet');
+        if (reason === 'missing' && name === 'exp') return new UnauthorizedException('bearer token has no "exp" claim');
+        this.logger.warn({ msg: 'Refused a bearer token', claim: name, reason, error: String(error) });
+        return new UnauthorizedException(INVALID_TOKEN);
+      }
       case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
         return new UnauthorizedException('bearer token signature is invalid');
+      case 'ERR_JOSE_ALG_NOT_ALLOWED':
       case 'ERR_JWKS_NO_MATCHING_KEY':
-        return new UnauthorizedException('bearer token is signed with a key the issuer does not publish');
+        this.logger.warn({ msg: 'Refused a bearer token', code, error: String(error) });
+        return new UnauthorizedException(INVALID_TOKEN);
       default:
         return new UnauthorizedException('bearer token is not a valid signed JWT');
     }
   }
 }
 
-function claimMessage({ claim, reason }: { claim?: string; reason?: string }, config: OidcAuthConfig): string {
-  if (reason === 'missing') return `bearer token has no "${claim}" claim`;
-  if (claim === 'iss') return `bearer token was not issued by ${config.issuer}`;
-  if (claim === 'aud') return `bearer token is not meant for ${config.audience}`;
-  if (claim === 'nbf') return 'bearer token is not valid yet';
-  return `bearer token has an invalid "${claim}" claim`;
+/** A bounded, printable name for people, or undefined when the claim holds none. */
+function displayNameOf(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const printable = value.replace(/[\p{Cc}\p{Cf}]/gu, '').trim();
+  return printable ? [...printable].slice(0, MAX_DISPLAY_NAME_LENGTH).join('') : undefined;
 }
 
 /** A top-level claim, or a dotted path into nested claims (`realm_access.roles`) when no claim has that exact name. */

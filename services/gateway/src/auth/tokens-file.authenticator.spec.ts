@@ -1,5 +1,6 @@
 import { UnauthorizedException } from '@nestjs/common';
 import { ConfigError } from '@urumi/runtime';
+import { eventually } from '@urumi/sandbox';
 import crypto from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,10 @@ describe(TokensFileAuthenticator.name, () => {
     sut = await TokensFileAuthenticator.load(tokensFile([admin, alice, bob]));
   });
 
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    sut.onModuleDestroy();
+    jest.restoreAllMocks();
+  });
 
   it('names the user of a known token, with its role', async () => {
     await expect(sut.authenticate(admin.token)).resolves.toEqual({ name: 'ada', role: 'admin' });
@@ -51,6 +55,23 @@ describe(TokensFileAuthenticator.name, () => {
 
     expect(error).toBeInstanceOf(UnauthorizedException);
     expect(error.message).toBe('invalid bearer token');
+  });
+
+  it('re-reads the file when it changes: a removed user is refused, an added one accepted, listeners told', async () => {
+    const file = tokensFile([admin, alice]);
+    sut.onModuleDestroy();
+    sut = await TokensFileAuthenticator.load(file);
+    let changes = 0;
+    sut.onCredentialsChanged(() => changes++);
+
+    writeFileSync(file, JSON.stringify([admin, bob]));
+
+    await eventually(
+      () => expect(sut.authenticate(bob.token)).resolves.toEqual({ name: 'bob', role: 'tenant' }),
+      5_000,
+    );
+    expect(await refusal(sut.authenticate(alice.token))).toBeInstanceOf(UnauthorizedException);
+    expect(changes).toBe(1);
   });
 
   it('compares a token with every entry, by equal-length digests, whether or not it matches', async () => {

@@ -1,3 +1,4 @@
+import { reservedStoreNames } from '@urumi/contracts';
 import { envInt, envList, envString } from '@urumi/runtime';
 import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
 
@@ -12,6 +13,8 @@ export interface GatewayConfig {
   /** Stores are served at <name>.<baseDomain>. */
   readonly baseDomain: string;
   readonly storeUrlScheme: 'http' | 'https';
+  /** Names no store may take: the fixed list and those of the platform's own hosts (PLATFORM_HOSTS). */
+  readonly reservedStoreNames: ReadonlySet<string>;
   /** Express `trust proxy`: how many proxies in front of the gateway may set X-Forwarded-For. */
   readonly trustedProxies: number;
   readonly bodyLimitBytes: number;
@@ -24,14 +27,16 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv): GatewayConfig {
   const scheme = envString(env, 'STORE_URL_SCHEME', 'http');
   if (scheme !== 'http' && scheme !== 'https')
     throw new Error(`STORE_URL_SCHEME must be http or https, not "${scheme}"`);
+  const baseDomain = envString(env, 'BASE_DOMAIN', '127.0.0.1.nip.io');
   return {
     host: envString(env, 'GATEWAY_HOST', '127.0.0.1'),
     port,
     metricsPort: envInt(env, 'GATEWAY_METRICS_PORT', 9090, { min: 0, max: 65535 }),
     nats: natsSettingsFromEnv(env),
     allowedOrigins: envList(env, 'ALLOWED_ORIGINS', [`http://127.0.0.1:${port}`, `http://localhost:${port}`]),
-    baseDomain: envString(env, 'BASE_DOMAIN', '127.0.0.1.nip.io'),
+    baseDomain,
     storeUrlScheme: scheme,
+    reservedStoreNames: reservedStoreNames(envList(env, 'PLATFORM_HOSTS', [`console.${baseDomain}`]), baseDomain),
     trustedProxies: envInt(env, 'TRUSTED_PROXIES', 0, { max: 10 }),
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 8 * 1024, { min: 256, max: 1024 * 1024 }),
   };

@@ -1,7 +1,12 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
-import { CommandNotAcceptedError, StoreNameTakenError, StoreNotFoundError } from '../stores/store.errors';
+import {
+  CommandNotAcceptedError,
+  StoreNameReservedError,
+  StoreNameTakenError,
+  StoreNotFoundError,
+} from '../stores/store.errors';
 
 export interface ErrorBody {
   readonly statusCode: number;
@@ -32,6 +37,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
 export function describeError(error: unknown, requestId = 'unknown'): [number, string] {
   if (error instanceof StoreNotFoundError) return [HttpStatus.NOT_FOUND, error.message];
   if (error instanceof StoreNameTakenError) return [HttpStatus.CONFLICT, error.message];
+  if (error instanceof StoreNameReservedError) return [HttpStatus.BAD_REQUEST, error.message];
   if (error instanceof CommandNotAcceptedError) return [HttpStatus.SERVICE_UNAVAILABLE, error.message];
   if (error instanceof HttpException) return [error.getStatus(), messageOf(error)];
   return [HttpStatus.INTERNAL_SERVER_ERROR, `internal error (request id ${requestId})`];

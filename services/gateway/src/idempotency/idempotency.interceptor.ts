@@ -18,6 +18,13 @@ import { catchError, concatMap, from, Observable, of, switchMap, throwError } fr
 import { IDEMPOTENCY_OPTIONS, IdempotencyOptions } from './idempotency.options';
 import { Claim, IdempotencyStore, StoredAnswer } from './idempotency.store';
 
+declare module 'express' {
+  interface Request {
+    /** Which idempotent request this is (caller, method, path, key and body), the same for each of its retries. */
+    idempotentRequest?: string;
+  }
+}
+
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -55,6 +62,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const caller = req.principal?.name ?? `anonymous@${req.ip ?? 'unknown'}`;
     const key = idempotencyStoreKey(caller, req.method, req.originalUrl.split('?')[0] ?? '', idempotencyKey);
     const fingerprint = bodyFingerprint(req.body);
+    req.idempotentRequest = idempotentRequestOf(key, fingerprint);
     const quoted = JSON.stringify(idempotencyKey);
 
     return from(this.claim(key, fingerprint)).pipe(
@@ -160,6 +168,11 @@ function isClientError(status: number): boolean {
 /** Where an answer is kept: per caller, method and path, hashed as KV keys allow only `[-/_=.A-Za-z0-9]`. */
 export function idempotencyStoreKey(caller: string, method: string, path: string, idempotencyKey: string): string {
   return sha256(JSON.stringify([caller, method, path, idempotencyKey]));
+}
+
+/** What a handler may record to recognise a retry of the same request after its first run died. */
+export function idempotentRequestOf(storeKey: string, fingerprint: string): string {
+  return `${storeKey}:${fingerprint}`;
 }
 
 export function bodyFingerprint(body: unknown): string {

@@ -1,7 +1,10 @@
 export {
   canonicalJson,
+  bodyFingerprint,
   IDEMPOTENCY_KEY_HEADER,
   IdempotencyInterceptor,
+  idempotencyStoreKey,
+  idempotentRequestOf,
   MAX_IDEMPOTENCY_KEY_LENGTH,
 } from './idempotency.interceptor';
 export { IdempotencyModule } from './idempotency.module';

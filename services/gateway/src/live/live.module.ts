@@ -1,10 +1,16 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { ReadModelModule } from '../read-model/read-model.module';
 import { StoresModule } from '../stores/stores.module';
+import { LIVE_CONFIG, LiveConfig } from './live.config';
 import { LiveStatusServer } from './live-status.server';
 
-@Module({
-  imports: [ReadModelModule, StoresModule],
-  providers: [LiveStatusServer],
-})
-export class LiveModule {}
+@Module({})
+export class LiveModule {
+  static forRoot(config: LiveConfig): DynamicModule {
+    return {
+      module: LiveModule,
+      imports: [ReadModelModule, StoresModule],
+      providers: [{ provide: LIVE_CONFIG, useValue: config }, LiveStatusServer],
+    };
+  }
+}

@@ -4,6 +4,7 @@ import {
   DeleteStoreCommandSchema,
   Engine,
   Step,
+  Store,
   StoreStatusChangedSchema,
   timestampFromDate,
 } from '@urumi/contracts';
@@ -48,6 +49,13 @@ const deleteEvent = (sequence: bigint): StoreEvent => ({
   }),
 });
 
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
+}
+
 function put(result: ReturnType<typeof project>) {
   if (result.action !== 'put') throw new Error(`expected put, got ${result.action}`);
   return result.store;
@@ -88,10 +96,10 @@ describe(project.name, () => {
   it('stays Deleting when late provisioning news arrives after the delete', () => {
     let store = put(project(undefined, createEvent(1n)));
     store = put(project(store, deleteEvent(2n)));
-    store = put(project(store, statusEvent(3n, Step.NAMESPACE_READY)));
 
+    expect(project(store, statusEvent(3n, Step.NAMESPACE_READY))).toEqual({ action: 'keep' });
     expect(store.step).toBe(Step.DELETING);
-    expect(store.history.map((h) => h.step)).toEqual([Step.QUEUED, Step.DELETING, Step.NAMESPACE_READY]);
+    expect(store.history.map((h) => h.step)).toEqual([Step.QUEUED, Step.DELETING]);
   });
 
   it('removes the store when it is deleted, and ignores a delete for a store it never saw', () => {
@@ -105,6 +113,62 @@ describe(project.name, () => {
     const sut = put(project(undefined, statusEvent(7n, Step.REJECTED, { reason: 'QuotaExceeded' })));
 
     expect(sut).toMatchObject({ id: 's-1', step: Step.REJECTED, reason: 'QuotaExceeded', lastSequence: 7n });
+  });
+
+  it('ends in the same record whatever order its events are applied in', () => {
+    const events = [
+      createEvent(1n),
+      statusEvent(2n, Step.APPROVED),
+      statusEvent(3n, Step.NAMESPACE_READY),
+      statusEvent(4n, Step.READY, { url: 'http://shop.example' }),
+      deleteEvent(5n),
+    ];
+    const applyAll = (order: StoreEvent[]) =>
+      order.reduce<Store | undefined>((store, event) => {
+        const result = project(store, event);
+        return result.action === 'put' ? result.store : store;
+      }, undefined);
+    const inOrder = applyAll(events);
+
+    for (const order of permutations(events).filter((order) => order[0]?.kind !== 'delete')) {
+      expect(applyAll(order)).toEqual(inOrder);
+    }
+    expect(inOrder).toMatchObject({ step: Step.DELETING, url: 'http://shop.example', lastSequence: 5n });
+    expect(inOrder?.history.map((h) => h.step)).toEqual([
+      Step.QUEUED,
+      Step.APPROVED,
+      Step.NAMESPACE_READY,
+      Step.READY,
+      Step.DELETING,
+    ]);
+  });
+
+  it('keeps a Ready store Ready when an earlier step is announced again later', () => {
+    let store = put(project(undefined, createEvent(1n)));
+    store = put(project(store, statusEvent(2n, Step.APPROVED)));
+    store = put(project(store, statusEvent(3n, Step.READY)));
+
+    expect(project(store, statusEvent(9n, Step.APPROVED))).toEqual({ action: 'keep' });
+  });
+
+  it('shows the newer of Failed and Deleting, and never lets a rejection undo a deletion', () => {
+    let store = put(project(undefined, createEvent(1n)));
+    store = put(project(store, statusEvent(2n, Step.FAILED, { reason: 'ProvisioningTimeout' })));
+    store = put(project(store, deleteEvent(3n)));
+    expect(store).toMatchObject({ step: Step.DELETING, reason: '' });
+
+    store = put(project(store, statusEvent(4n, Step.FAILED, { reason: 'TeardownFailed' })));
+    expect(store).toMatchObject({ step: Step.FAILED, reason: 'TeardownFailed' });
+
+    store = put(project(store, deleteEvent(5n)));
+    expect(project(store, statusEvent(6n, Step.REJECTED))).toEqual({ action: 'keep' });
+    expect(store.history.map((h) => h.step)).toEqual([
+      Step.QUEUED,
+      Step.FAILED,
+      Step.DELETING,
+      Step.FAILED,
+      Step.DELETING,
+    ]);
   });
 
   it('keeps the Queued record that the gateway wrote for its own command', () => {

@@ -14,7 +14,10 @@ import { StoreEvent } from './projection';
 import { ReadModel } from './read-model.service';
 import { StoreRepository } from './store.repository';
 
-/** Consumes the STORES stream (in order, one message at a time) and keeps the read model current. */
+/**
+ * Consumes the STORES stream and keeps the read model current. Replicas share the durable consumer, so
+ * each sees some of the events, in any order: the projection does not depend on it.
+ */
 @Controller()
 export class ProjectorController {
   private readonly logger = new Logger(ProjectorController.name);
@@ -29,8 +32,10 @@ export class ProjectorController {
     const event = toStoreEvent(context.subject, payload, BigInt(context.streamSequence));
     if (!event) return;
     const id = event.kind === 'status' ? event.event.storeId : event.command.storeId;
-    const projection = await this.repository.apply(id, event);
-    if (projection.action === 'put') this.readModel.accept({ id, store: projection.store });
+    const { projection, revision } = await this.repository.apply(id, event);
+    if (projection.action === 'put' && revision !== undefined) {
+      this.readModel.accept({ id, store: projection.store, revision });
+    }
     if (event.kind === 'status' && releasesName(event.event)) {
       await this.repository.releaseName(event.event.name, event.event.storeId);
     }

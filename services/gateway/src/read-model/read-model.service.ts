@@ -1,6 +1,7 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
-import { Step, Store, timestampDate } from '@urumi/contracts';
-import { StoreChange, StoreRepository } from './store.repository';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Step, Store, timestampDate, timestampFromDate } from '@urumi/contracts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StoreChange, StoreRepository, StoreWatch } from './store.repository';
 
 /** Who is asking: tenants see their own stores, admins see all. */
 export interface Viewer {
@@ -13,6 +14,7 @@ export type StoreListener = (change: StoreChange) => void;
 export interface ListOptions {
   readonly step?: Step;
   readonly limit?: number;
+  /** A `next` cursor of an earlier page. */
   readonly after?: string;
 }
 
@@ -25,54 +27,71 @@ export function canSee(viewer: Viewer, store: Store): boolean {
   return viewer.role === 'admin' || store.owner === viewer.name;
 }
 
+interface Known {
+  readonly store: Store;
+  readonly revision: number;
+}
+
+const FIRST_RETRY_MS = 250;
+const LAST_RETRY_MS = 10_000;
+
 /**
  * Every store, held in memory and kept current by watching the read-model bucket: list and get never
- * touch NATS or Kubernetes, and each change is fanned out to the live-status listeners.
+ * touch NATS or Kubernetes, and each change is fanned out to the live-status listeners. When the watch
+ * ends (the server stopped it, the bucket went away), it is started again with backoff, and the read
+ * model is not ready until the new watch has caught up.
  */
 @Injectable()
-export class ReadModel implements OnModuleInit {
-  private readonly stores = new Map<string, Store>();
+export class ReadModel implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(ReadModel.name);
+  private stores = new Map<string, Known>();
+  /** While a watch catches up: what it has delivered so far, the bucket as it is now (null: removed). */
+  private replay: Map<string, Known | null> | undefined = new Map();
   private readonly listeners = new Set<StoreListener>();
   /** Every store, newest first: rebuilt on the first read after a change, since reads far outnumber changes. */
   private newestFirst?: Store[];
-  private initialized = false;
+  private watch?: StoreWatch;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly repository: StoreRepository) {}
 
   async onModuleInit(): Promise<void> {
-    await this.repository.watch({
-      onChange: (change) => this.accept(change),
-      onInitialized: () => {
-        this.initialized = true;
-      },
-    });
+    this.watch = await this.repository.watch(this.fromWatch);
+    void this.follow(this.watch);
   }
 
+  onModuleDestroy(): void {
+    this.stopping.abort();
+    this.watch?.stop();
+  }
+
+  /** Ready once the watch has caught up with the bucket, and for as long as it runs. */
   isReady(): boolean {
-    return this.initialized;
+    return this.replay === undefined;
   }
 
   /**
-   * The stores `viewer` may see, newest first, `limit` at a time; `after` is the id of the last store
-   * of the previous page (an id that no longer exists starts over from the newest).
+   * The stores `viewer` may see, newest first, `limit` at a time. `after` is the `next` cursor of the
+   * previous page: it names a position in the order (creation time and id), so the page after it is
+   * the same whether or not that store still exists.
    */
   list(viewer: Viewer, { step, limit = Number.MAX_SAFE_INTEGER, after }: ListOptions = {}): StorePage {
-    this.newestFirst ??= [...this.stores.values()]
-      .map((store) => ({ store, at: createdAt(store) }))
-      .sort((a, b) => b.at - a.at || a.store.id.localeCompare(b.store.id))
-      .map(({ store }) => store);
+    this.newestFirst ??= [...this.stores.values()].map(({ store }) => store).sort(newestFirst);
+    const from = after === undefined ? undefined : parseCursor(after);
     const visible = this.newestFirst.filter(
-      (store) => canSee(viewer, store) && (step === undefined || store.step === step),
+      (store) =>
+        canSee(viewer, store) &&
+        (step === undefined || store.step === step) &&
+        (from === undefined || newestFirst(from, store) < 0),
     );
-    const start = after === undefined ? 0 : visible.findIndex((store) => store.id === after) + 1;
-    const items = visible.slice(start, start + limit);
+    const items = visible.slice(0, limit);
     const last = items[items.length - 1];
-    return start + limit < visible.length && last ? { items, next: last.id } : { items };
+    return limit < visible.length && last ? { items, next: cursorOf(last) } : { items };
   }
 
   /** The store, when it exists and `viewer` may see it: another tenant's store does not exist for you. */
   get(viewer: Viewer, id: string): Store | undefined {
-    const store = this.stores.get(id);
+    const store = this.stores.get(id)?.store;
     return store && canSee(viewer, store) ? store : undefined;
   }
 
@@ -81,23 +100,126 @@ export class ReadModel implements OnModuleInit {
     return this.stores.has(id);
   }
 
-  /** Applies a change this replica made itself at once, ahead of the bucket's watch delivering it. */
+  /**
+   * Applies a change this replica wrote itself at once, ahead of the bucket's watch delivering it. A
+   * change older than what is known (by bucket revision) is ignored.
+   */
   accept(change: StoreChange): void {
-    const known = this.stores.get(change.id);
-    if (change.store && known && known.lastSequence >= change.store.lastSequence) return;
-    if (change.store) this.stores.set(change.id, change.store);
-    else if (!this.stores.delete(change.id)) return;
-    this.newestFirst = undefined;
-    const delivered = known ? { ...change, previous: known } : change;
-    for (const listener of this.listeners) listener(delivered);
+    if (this.replay) record(this.replay, change);
+    this.show(change);
   }
 
   subscribe(listener: StoreListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+
+  private readonly fromWatch = (change: StoreChange): void => {
+    if (this.replay) record(this.replay, change);
+    else this.show(change);
+  };
+
+  private show(change: StoreChange): void {
+    const known = this.stores.get(change.id);
+    if (known && known.revision >= change.revision) return;
+    if (change.store) this.stores.set(change.id, { store: change.store, revision: change.revision });
+    else if (!this.stores.delete(change.id)) return;
+    this.newestFirst = undefined;
+    const delivered = known ? { ...change, previous: known.store } : change;
+    for (const listener of this.listeners) listener(delivered);
+  }
+
+  /** Keeps a watch's replay until it caught up, then makes it what is shown, and restarts the watch when it ends. */
+  private async follow(first: StoreWatch): Promise<void> {
+    let watch = first;
+    let retryMs = FIRST_RETRY_MS;
+    for (;;) {
+      const caughtUp = await Promise.race([watch.caughtUp.then(() => true), watch.ended.then(() => false)]);
+      if (caughtUp) {
+        this.finishReplay();
+        retryMs = FIRST_RETRY_MS;
+      }
+      const reason = await watch.ended;
+      if (this.stopping.signal.aborted) return;
+      this.replay = new Map();
+      this.logger.warn({ msg: 'Read-model watch ended; restarting it', error: String(reason) });
+      for (;;) {
+        try {
+          await sleep(retryMs, undefined, { signal: this.stopping.signal });
+        } catch {
+          return;
+        }
+        retryMs = Math.min(retryMs * 2, LAST_RETRY_MS);
+        try {
+          watch = await this.repository.watch(this.fromWatch);
+          this.watch = watch;
+          break;
+        } catch (error) {
+          this.logger.warn({ msg: 'Could not restart the read-model watch', retryInMs: retryMs, error: String(error) });
+        }
+      }
+    }
+  }
+
+  /** The bucket as the watch found it replaces what was shown: stores removed meanwhile go, the rest update. */
+  private finishReplay(): void {
+    const replay = this.replay ?? new Map<string, Known | null>();
+    this.replay = undefined;
+    for (const id of [...this.stores.keys()]) {
+      if (!replay.get(id)) this.remove(id);
+    }
+    for (const [id, known] of replay) {
+      if (known && this.stores.get(id)?.revision !== known.revision) this.replace(id, known);
+    }
+  }
+
+  private remove(id: string): void {
+    const known = this.stores.get(id);
+    if (!known) return;
+    this.stores.delete(id);
+    this.newestFirst = undefined;
+    for (const listener of this.listeners)
+      listener({ id, store: undefined, revision: known.revision, previous: known.store });
+  }
+
+  private replace(id: string, known: Known): void {
+    const previous = this.stores.get(id);
+    this.stores.set(id, known);
+    this.newestFirst = undefined;
+    const change = { id, store: known.store, revision: known.revision };
+    for (const listener of this.listeners) listener(previous ? { ...change, previous: previous.store } : change);
+  }
 }
 
-function createdAt(store: Store): number {
+function record(replay: Map<string, Known | null>, change: StoreChange): void {
+  const known = replay.get(change.id);
+  if (known && known.revision >= change.revision) return;
+  replay.set(change.id, change.store ? { store: change.store, revision: change.revision } : null);
+}
+
+/** Newest first, then by id: the order of every list, and what a cursor points into. */
+function newestFirst(a: Pick<Store, 'createdAt' | 'id'>, b: Pick<Store, 'createdAt' | 'id'>): number {
+  return createdAt(b) - createdAt(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** A page cursor: the creation time and id of the last store of the page, opaque to clients. */
+export function cursorOf(store: Store): string {
+  return Buffer.from(JSON.stringify([createdAt(store), store.id])).toString('base64url');
+}
+
+/** The position a cursor names; undefined when it is not one this gateway made. */
+export function parseCursor(cursor: string): Pick<Store, 'createdAt' | 'id'> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Array.isArray(value) || value.length !== 2) return undefined;
+    const [at, id] = value as unknown[];
+    if (typeof at !== 'number' || !Number.isSafeInteger(at) || typeof id !== 'string') return undefined;
+    return { createdAt: timestampFromDate(new Date(at)), id };
+  } catch {
+    return undefined;
+  }
+}
+
+function createdAt(store: Pick<Store, 'createdAt'>): number {
   return store.createdAt ? timestampDate(store.createdAt).getTime() : 0;
 }

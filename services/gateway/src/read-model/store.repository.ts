@@ -1,20 +1,32 @@
-import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { buckets, decode, encode, Store, StoreSchema } from '@urumi/contracts';
 import { isRevisionConflict, KeyValueBuckets } from '@urumi/messaging';
-import { KV, KvEntry, QueuedIterator } from 'nats';
+import { KV, KvEntry } from 'nats';
 import { project, Projection, StoreEvent } from './projection';
 
 export interface StoreChange {
   readonly id: string;
   /** Undefined when the store was removed. */
   readonly store: Store | undefined;
+  /** The bucket's revision of this version: a change at or below a revision already seen is older news. */
+  readonly revision: number;
   /** What the reader knew before, when it knew anything (set by the read model). */
   readonly previous?: Store;
 }
 
-export interface WatchHandlers {
-  readonly onChange: (change: StoreChange) => void;
-  readonly onInitialized: () => void;
+/** A running watch of the read-model bucket. */
+export interface StoreWatch {
+  /** Resolves once every store the bucket held when the watch started has been delivered. */
+  readonly caughtUp: Promise<void>;
+  /** Resolves when the watch stops, with the reason when the server ended it. */
+  readonly ended: Promise<unknown>;
+  stop(): void;
+}
+
+/** Who holds a name: the store, and the idempotent request that reserved it (so its retry knows its own). */
+interface NameHolder {
+  readonly storeId: string;
+  readonly request?: string;
 }
 
 export interface StoreRepositoryOptions {
@@ -36,15 +48,22 @@ function decodeStore(entry: KvEntry): Store {
   return decode(StoreSchema, JSON.parse(textDecoder.decode(entry.value)));
 }
 
+/** A reservation: JSON, or (as written before reservations recorded their request) the bare store id. */
+function nameHolderOf(entry: KvEntry): NameHolder | undefined {
+  const text = textDecoder.decode(entry.value);
+  if (!text.startsWith('{')) return text ? { storeId: text } : undefined;
+  const value = JSON.parse(text) as Partial<NameHolder>;
+  return typeof value.storeId === 'string' ? { storeId: value.storeId, request: value.request } : undefined;
+}
+
 /**
  * The read model in JetStream KV: store id → Store, and store name → id (a name is held by one store
  * at a time, platform-wide, because it becomes a namespace and a host name). Writes are compare-and-set.
  */
-export class StoreRepository implements OnModuleDestroy {
+export class StoreRepository {
   private readonly logger = new Logger(StoreRepository.name);
   private stores?: Promise<KV>;
   private names?: Promise<KV>;
-  private readonly watchers = new Set<QueuedIterator<KvEntry>>();
 
   constructor(
     private readonly buckets: KeyValueBuckets,
@@ -66,22 +85,24 @@ export class StoreRepository implements OnModuleDestroy {
     return entry?.operation === 'PUT' ? decodeStore(entry) : undefined;
   }
 
-  /** Applies an event with compare-and-set, re-reading on a concurrent write; a removed store stays removed. */
-  async apply(id: string, event: StoreEvent): Promise<Projection> {
+  /**
+   * Applies an event with compare-and-set, re-reading on a concurrent write; a removed store stays
+   * removed. A put comes back with the bucket revision it was written at.
+   */
+  async apply(id: string, event: StoreEvent): Promise<{ projection: Projection; revision?: number }> {
     const kv = await this.storesKv();
     for (let attempt = 1; ; attempt++) {
       const entry = await kv.get(id);
-      if (entry && entry.operation !== 'PUT') return { action: 'keep' };
+      if (entry && entry.operation !== 'PUT') return { projection: { action: 'keep' } };
       const projection = project(entry ? decodeStore(entry) : undefined, event);
       try {
         if (projection.action === 'put') {
           const value = textEncoder.encode(JSON.stringify(encode(StoreSchema, projection.store)));
-          if (entry) await kv.update(id, value, entry.revision);
-          else await kv.create(id, value);
-        } else if (projection.action === 'remove' && entry) {
-          await kv.delete(id, { previousSeq: entry.revision });
+          const revision = entry ? await kv.update(id, value, entry.revision) : await kv.create(id, value);
+          return { projection, revision };
         }
-        return projection;
+        if (projection.action === 'remove' && entry) await kv.delete(id, { previousSeq: entry.revision });
+        return { projection };
       } catch (error) {
         if (!isRevisionConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
       }
@@ -89,27 +110,39 @@ export class StoreRepository implements OnModuleDestroy {
   }
 
   /**
-   * Takes `name` for store `id`; false when another store holds it. A reservation older than a minute
-   * whose holder `isAbandoned` (its request died between reserving and publishing) is taken over.
+   * Takes `name` for store `id` and answers the id that now holds it for this request; undefined when
+   * another store holds it. A retry of the idempotent `request` that reserved it gets that store's id
+   * back (its first run may have died after publishing). A reservation older than a minute whose holder
+   * `isAbandoned` (its request died between reserving and publishing) is taken over.
    */
-  async reserveName(name: string, id: string, isAbandoned: (holderId: string) => boolean): Promise<boolean> {
+  async reserveName(
+    name: string,
+    id: string,
+    isAbandoned: (holderId: string) => boolean,
+    request?: string,
+  ): Promise<string | undefined> {
     const kv = await this.namesKv();
+    const value = textEncoder.encode(
+      JSON.stringify({ storeId: id, ...(request ? { request } : {}) } satisfies NameHolder),
+    );
     try {
-      await kv.create(name, textEncoder.encode(id));
-      return true;
+      await kv.create(name, value);
+      return id;
     } catch (error) {
       if (!isRevisionConflict(error)) throw error;
     }
     const entry = await kv.get(name);
-    const holder = entry?.operation === 'PUT' ? textDecoder.decode(entry.value) : undefined;
-    const stale = entry && Date.now() - entry.created.getTime() > ABANDONED_RESERVATION_MS;
-    if (!entry || !holder || !stale || !isAbandoned(holder)) return false;
+    const holder = entry?.operation === 'PUT' ? nameHolderOf(entry) : undefined;
+    if (!entry || !holder) return undefined;
+    if (request && holder.request === request) return holder.storeId;
+    const stale = Date.now() - entry.created.getTime() > ABANDONED_RESERVATION_MS;
+    if (!stale || !isAbandoned(holder.storeId)) return undefined;
     try {
-      await kv.update(name, textEncoder.encode(id), entry.revision);
-      return true;
+      await kv.update(name, value, entry.revision);
+      return id;
     } catch (error) {
       if (!isRevisionConflict(error)) throw error;
-      return false;
+      return undefined;
     }
   }
 
@@ -117,7 +150,7 @@ export class StoreRepository implements OnModuleDestroy {
   async releaseName(name: string, id: string): Promise<void> {
     const kv = await this.namesKv();
     const entry = await kv.get(name);
-    if (entry?.operation !== 'PUT' || textDecoder.decode(entry.value) !== id) return;
+    if (entry?.operation !== 'PUT' || nameHolderOf(entry)?.storeId !== id) return;
     try {
       await kv.delete(name, { previousSeq: entry.revision });
     } catch (error) {
@@ -125,22 +158,59 @@ export class StoreRepository implements OnModuleDestroy {
     }
   }
 
-  /** Delivers every current store, then every change, to `handlers` until the module stops. */
-  async watch(handlers: WatchHandlers): Promise<void> {
-    const watcher = await (await this.storesKv()).watch({ initializedFn: handlers.onInitialized });
-    this.watchers.add(watcher);
-    void (async () => {
-      for await (const entry of watcher) {
-        try {
-          handlers.onChange({ id: entry.key, store: entry.operation === 'PUT' ? decodeStore(entry) : undefined });
-        } catch (error) {
-          this.logger.error({ msg: 'Skipped an unreadable read-model entry', key: entry.key, error: String(error) });
+  /** Delivers every current store, then every change, to `onChange`, until the caller stops the watch or it ends. */
+  async watch(onChange: (change: StoreChange) => void): Promise<StoreWatch> {
+    let delivered = 0;
+    /** How many deliveries make up the stores present at the start, once the client has said. */
+    let initialCount: number | undefined;
+    let caughtUp!: () => void;
+    const caughtUpPromise = new Promise<void>((resolve) => (caughtUp = resolve));
+    const check = () => {
+      if (initialCount !== undefined && delivered >= initialCount) caughtUp();
+    };
+    let started = false;
+    let queuedBeforeStart = false;
+    const watcher = await (
+      await this.storesKv()
+    ).watch({
+      // Called in the iterator's order after the initial entries, or at once (before `watch` returns)
+      // when they have all been queued already.
+      initializedFn: () => {
+        if (!started) {
+          queuedBeforeStart = true;
+          return;
         }
+        initialCount = delivered;
+        check();
+      },
+    });
+    started = true;
+    if (queuedBeforeStart) initialCount = watcher.getReceived();
+    check();
+    const ended = (async (): Promise<unknown> => {
+      try {
+        for await (const entry of watcher) {
+          delivered++;
+          this.deliver(entry, onChange);
+          check();
+        }
+        return undefined;
+      } catch (error) {
+        return error;
       }
     })();
+    return { caughtUp: caughtUpPromise, ended, stop: () => watcher.stop() };
   }
 
-  onModuleDestroy(): void {
-    for (const watcher of this.watchers) watcher.stop();
+  private deliver(entry: KvEntry, onChange: (change: StoreChange) => void): void {
+    try {
+      onChange({
+        id: entry.key,
+        store: entry.operation === 'PUT' ? decodeStore(entry) : undefined,
+        revision: entry.revision,
+      });
+    } catch (error) {
+      this.logger.error({ msg: 'Skipped an unreadable read-model entry', key: entry.key, error: String(error) });
+    }
   }
 }

@@ -1,8 +1,10 @@
+import { printable } from '../http/printable';
+
 /** What can go wrong with a store request, in the domain's words; the exception filter maps each to HTTP. */
 export class StoreNotFoundError extends Error {
   override readonly name = 'StoreNotFoundError';
   constructor(readonly storeId: string) {
-    super(`store ${storeId} not found`);
+    super(`store ${printable(storeId)} not found`);
   }
 }
 
@@ -13,10 +15,23 @@ export class StoreNameTakenError extends Error {
   }
 }
 
-/** The event bus did not durably accept a command: nothing was done, and the client may retry. */
+/** A name the platform keeps for one of its own hosts: invalid, as any bad name is (the DTO checked the rest). */
+export class StoreNameReservedError extends Error {
+  override readonly name = 'StoreNameReservedError';
+}
+
+/**
+ * The event bus did not confirm a command. Either it surely refused it (nothing was done), or it stopped
+ * answering (`inDoubt`): the command may have been stored, so the store's name stays held by that store
+ * id, and a retry with the same Idempotency-Key resolves to the same store.
+ */
 export class CommandNotAcceptedError extends Error {
   override readonly name = 'CommandNotAcceptedError';
-  constructor() {
-    super('the platform cannot accept requests right now (event bus unavailable); retry shortly');
+  constructor(readonly inDoubt = false) {
+    super(
+      inDoubt
+        ? 'the platform could not confirm the request (event bus not answering); retry with the same Idempotency-Key'
+        : 'the platform cannot accept requests right now (event bus unavailable); retry shortly',
+    );
   }
 }

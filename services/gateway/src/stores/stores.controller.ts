@@ -12,6 +12,7 @@ import { StoreViews } from './store-views';
 import { StoresService } from './stores.service';
 import { ReadModel } from '../read-model/read-model.service';
 import { Audited } from '../audit/audited';
+import { ApiErrors } from '../http/openapi';
 
 export const STORES_PATH = 'api/v1/stores';
 
@@ -32,13 +33,14 @@ export class StoresController {
   @CreateRateLimit()
   @ApiOperation({ summary: 'Request a new store; it is Queued at once and provisioned asynchronously' })
   @ApiAcceptedResponse({ type: StoreView })
+  @ApiErrors(400, 401, 409, 413, 415, 422, 429, 503)
   async create(
     @Body() dto: CreateStoreDto,
     @CurrentPrincipal() principal: Principal,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StoreView> {
-    const store = await this.stores.create(principal, dto, originOf(req, principal));
+    const store = await this.stores.create(principal, dto, originOf(req, principal), req.idempotentRequest);
     res.setHeader('Location', `/${STORES_PATH}/${store.id}`);
     return this.views.of(store);
   }
@@ -46,6 +48,7 @@ export class StoresController {
   @Get()
   @ApiOperation({ summary: 'Your stores (every store, for admins), newest first' })
   @ApiOkResponse({ type: StoreList })
+  @ApiErrors(400, 401, 429, 503)
   list(@Query() query: ListStoresQuery, @CurrentPrincipal() principal: Principal): StoreList {
     const step = query.status === undefined ? undefined : stepFromSlug(query.status);
     const page = this.readModel.list(principal, { step, limit: query.limit ?? 100, after: query.after });
@@ -55,6 +58,7 @@ export class StoresController {
 
   @Get(':id')
   @ApiOkResponse({ type: StoreView })
+  @ApiErrors(401, 404, 429, 503)
   get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): StoreView {
     return this.views.of(this.stores.find(principal, id));
   }
@@ -65,6 +69,7 @@ export class StoresController {
   @Idempotent()
   @ApiOperation({ summary: 'Delete a store; it shows Deleting until every trace of it is gone' })
   @ApiAcceptedResponse({ type: StoreView })
+  @ApiErrors(400, 401, 404, 409, 422, 429, 503)
   async delete(
     @Param('id') id: string,
     @CurrentPrincipal() principal: Principal,

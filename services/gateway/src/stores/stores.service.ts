@@ -5,19 +5,25 @@ import {
   DeleteStoreCommandSchema,
   encode,
   engineNames,
-  Step,
   Store,
+  storeNameProblem,
   subjects,
   timestampNow,
 } from '@urumi/contracts';
-import { JetStreamPublisher } from '@urumi/messaging';
+import { JetStreamPublisher, PublishError } from '@urumi/messaging';
+import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway.config';
 import { randomUUID } from 'node:crypto';
 import { ReadModel, Viewer } from '../read-model/read-model.service';
 import { queuedStore, StoreEvent } from '../read-model/projection';
 import { StoreRepository } from '../read-model/store.repository';
 import { RequestOrigin } from '../http/request-context';
 import { CreateStoreDto } from './dto/create-store.dto';
-import { CommandNotAcceptedError, StoreNameTakenError, StoreNotFoundError } from './store.errors';
+import {
+  CommandNotAcceptedError,
+  StoreNameReservedError,
+  StoreNameTakenError,
+  StoreNotFoundError,
+} from './store.errors';
 
 /**
  * The store rules: a name is held by one store platform-wide, a tenant acts only on its own stores,
@@ -31,13 +37,22 @@ export class StoresService {
     private readonly repository: StoreRepository,
     private readonly readModel: ReadModel,
     @Inject(JetStreamPublisher) private readonly publisher: JetStreamPublisher,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async create(viewer: Viewer, dto: CreateStoreDto, origin: RequestOrigin): Promise<Store> {
-    const id = randomUUID();
-    if (!(await this.repository.reserveName(dto.name, id, (holder) => this.isAbandoned(holder)))) {
-      throw new StoreNameTakenError(dto.name);
-    }
+  /**
+   * `request` identifies an idempotent request across its retries: a retry whose first run reserved the
+   * name (and perhaps published) before it died gets that same store, not "name is taken".
+   */
+  async create(viewer: Viewer, dto: CreateStoreDto, origin: RequestOrigin, request?: string): Promise<Store> {
+    // The DTO knows the fixed list; only the configuration knows the platform's own hosts.
+    const reserved = storeNameProblem(dto.name, this.config.reservedStoreNames);
+    if (reserved) throw new StoreNameReservedError(reserved);
+    const id = await this.repository.reserveName(dto.name, randomUUID(), (holder) => this.isAbandoned(holder), request);
+    if (!id) throw new StoreNameTakenError(dto.name);
+    // An earlier run of this request got as far as the read model: its command is in the stream.
+    const known = this.readModel.get(viewer, id);
+    if (known) return known;
     const command = create(CreateStoreCommandSchema, {
       storeId: id,
       name: dto.name,
@@ -56,7 +71,10 @@ export class StoresService {
         origin,
       );
     } catch (error) {
-      await this.repository.releaseName(dto.name, id).catch(() => undefined);
+      // Only a command the stream surely did not store frees the name; one in doubt may yet be a store.
+      if (error instanceof CommandNotAcceptedError && !error.inDoubt) {
+        await this.repository.releaseName(dto.name, id).catch(() => undefined);
+      }
       throw error;
     }
     this.logger.log({
@@ -70,8 +88,8 @@ export class StoresService {
   }
 
   async delete(viewer: Viewer, id: string, origin: RequestOrigin): Promise<Store> {
+    // Re-issued each time (deleting is idempotent), under a msgId of its own: a store stuck Deleting is re-driven.
     const store = this.find(viewer, id);
-    if (store.step === Step.DELETING) return store;
     const command = create(DeleteStoreCommandSchema, {
       storeId: id,
       name: store.name,
@@ -83,7 +101,7 @@ export class StoresService {
     const sequence = await this.publish(
       subjects.deleteStore,
       encode(DeleteStoreCommandSchema, command),
-      `delete:${id}`,
+      `delete:${id}:${randomUUID()}`,
       origin,
     );
     this.logger.log({
@@ -117,7 +135,7 @@ export class StoresService {
         requestId: origin.requestId,
         error: String(error),
       });
-      throw new CommandNotAcceptedError();
+      throw new CommandNotAcceptedError(!(error instanceof PublishError) || isInDoubt(error));
     }
   }
 
@@ -127,8 +145,10 @@ export class StoresService {
    */
   private async applyLocally(id: string, event: StoreEvent): Promise<Store | undefined> {
     try {
-      const projection = await this.repository.apply(id, event);
-      if (projection.action === 'put') this.readModel.accept({ id, store: projection.store });
+      const { projection, revision } = await this.repository.apply(id, event);
+      if (projection.action === 'put' && revision !== undefined) {
+        this.readModel.accept({ id, store: projection.store, revision });
+      }
       return projection.action === 'put' ? projection.store : await this.repository.get(id);
     } catch (error) {
       this.logger.warn({ msg: 'Read model update deferred to the projector', storeId: id, error: String(error) });
@@ -136,8 +156,16 @@ export class StoresService {
     }
   }
 
-  /** A name held by a store id the read model has never seen (its request died before publishing). */
+  /**
+   * A name held by a store id the read model has never seen (its request died before publishing). Only
+   * a caught-up read model can tell: while it catches up, every store would look unseen.
+   */
   private isAbandoned(holderId: string): boolean {
-    return !this.readModel.has(holderId);
+    return this.readModel.isReady() && !this.readModel.has(holderId);
   }
+}
+
+/** Whether the stream may have stored a command whose publish failed: only a refusal is proof it did not. */
+function isInDoubt(error: PublishError): boolean {
+  return error.reason !== 'no-stream' && error.reason !== 'rejected';
 }

@@ -4,4 +4,5 @@ export { CreateRateLimit, SkipRateLimit, THROTTLERS } from './rate-limit.decorat
 export { RateLimitExceededException } from './rate-limit.stage';
 export { DEFAULT_EXEMPT_PATHS, THROTTLING_CONFIG, throttlingConfigFromEnv } from './throttling.config';
 export type { ThrottlingConfig } from './throttling.config';
-export { ThrottlingModule, UserRateLimitInterceptor } from './throttling.module';
+export { clientIp, rateLimitKey, ThrottlingModule, userTracker, UserRateLimitInterceptor } from './throttling.module';
+export type { TrackedRequest } from './throttling.module';

@@ -1,4 +1,4 @@
-import { testSandbox } from '@urumi/sandbox';
+import { eventually, testSandbox } from '@urumi/sandbox';
 import { KeyValueBuckets } from '@urumi/messaging';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
@@ -145,9 +145,14 @@ describe(NatsKvThrottlerStorage.name, () => {
     await sut.increment('user:alice', 1_000, 1, 0, 'user');
     expect((await other.increment('user:alice', 1_000, 1, 0, 'user')).isBlocked).toBe(true);
 
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // A real one-second window: the next hit that is admitted is the first of a new window.
+    const admitted = await eventually(async () => {
+      const record = await sut.increment('user:alice', 1_000, 1, 0, 'user');
+      expect(record.isBlocked).toBe(false);
+      return record;
+    }, 5_000);
 
-    expect(await sut.increment('user:alice', 1_000, 1, 0, 'user')).toMatchObject({ totalHits: 1, isBlocked: false });
+    expect(admitted).toMatchObject({ totalHits: 1, isBlocked: false });
   });
 
   it('lets idle counters expire through the bucket TTL', async () => {
@@ -158,11 +163,7 @@ describe(NatsKvThrottlerStorage.name, () => {
     const countEntries = async () => (await kv.status()).values;
     expect(await countEntries()).toBe(1);
 
-    const deadline = Date.now() + 10_000;
-    while ((await countEntries()) > 0 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 200));
-
-    expect(await countEntries()).toBe(0);
+    await eventually(async () => expect(await countEntries()).toBe(0), 10_000, 200);
     await kv.destroy();
   });
 });

@@ -209,4 +209,18 @@ describe(ThrottlingModule.name, () => {
 
     expect(statuses).toEqual([200, 200, 200, 429]);
   });
+
+  it('fails open when its counters cannot be reached: the API answers, unlimited', async () => {
+    const call = await replica();
+    for (let i = 0; i < 3; i++) await call('get', '/things', { user: 'alice', ip: '10.0.0.1' });
+    expect((await call('get', '/things', { user: 'alice', ip: '10.0.0.1' })).status).toBe(429);
+
+    await (await nc.jetstreamManager()).streams.delete(`KV_${bucket}`);
+    const withoutCounters = [];
+    for (let i = 0; i < 6; i++) withoutCounters.push(await call('get', '/things', { user: 'alice', ip: '10.0.0.1' }));
+
+    expect(withoutCounters.map((res) => [res.status, res.headers['ratelimit-limit']])).toEqual(
+      withoutCounters.map(() => [200, undefined]),
+    );
+  });
 });

@@ -8,9 +8,10 @@ import {
   NestInterceptor,
 } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
-import { normalizeIp, ThrottlerOptions, ThrottlerStorage } from '@nestjs/throttler';
+import { ThrottlerOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { buckets } from '@urumi/contracts';
 import { KeyValueBuckets } from '@urumi/messaging';
+import { sourceKey } from '@urumi/runtime';
 import type { Request } from 'express';
 import { from, Observable, switchMap } from 'rxjs';
 import { NatsKvThrottlerStorage } from './nats-kv-throttler.storage';
@@ -28,14 +29,24 @@ const DESCRIPTIONS = {
   [THROTTLERS.creates]: 'creations per user',
 };
 
-interface TrackedRequest {
+export interface TrackedRequest {
   readonly ip?: string;
   readonly principal?: Request['principal'];
 }
 
-function clientIp(req: TrackedRequest): string {
-  // IPv6 clients are counted per /64, as one host usually holds the whole prefix.
-  return req.ip ? normalizeIp(req.ip) : 'unknown';
+/** The client's source as quota counts it too (IPv6 per /64; no address is a source of its own). */
+export function clientIp(req: TrackedRequest): string {
+  return sourceKey(req.ip);
+}
+
+/** Whom the per-user limits count: the user, or the IP address when no one is signed in. */
+export function userTracker(req: TrackedRequest): string {
+  return req.principal ? `user:${req.principal.name}` : `ip:${clientIp(req)}`;
+}
+
+/** One counter per throttler and user (or IP) across all routes, not one per route as the library's default key. */
+export function rateLimitKey(throttler: string, tracker: string): string {
+  return `${throttler}:${tracker}`;
 }
 
 /** The per-user limits run here rather than in a guard: interceptors run after every guard, so the principal is known. */
@@ -57,8 +68,7 @@ async function createStage(
   const stage = new RateLimitStage(
     {
       throttlers,
-      // One counter per user (or IP) across all routes, not one per route as the library's default key.
-      generateKey: (_context, tracker, name) => `${name}:${tracker}`,
+      generateKey: (_context, tracker, name) => rateLimitKey(name, tracker),
     },
     storage,
     reflector,
@@ -117,16 +127,14 @@ export class ThrottlingModule {
                   limit: config.userPerMinute,
                   ttl: MINUTE_MS,
                   blockDuration: 0,
-                  getTracker: (req: TrackedRequest) =>
-                    req.principal ? `user:${req.principal.name}` : `ip:${clientIp(req)}`,
+                  getTracker: userTracker,
                 },
                 {
                   name: THROTTLERS.creates,
                   limit: config.createsPerMinute,
                   ttl: MINUTE_MS,
                   blockDuration: 0,
-                  getTracker: (req: TrackedRequest) =>
-                    req.principal ? `user:${req.principal.name}` : `ip:${clientIp(req)}`,
+                  getTracker: userTracker,
                   skipIf: (context) =>
                     !reflector.getAllAndOverride<boolean | undefined>(CREATE_RATE_LIMIT, [
                       context.getHandler(),

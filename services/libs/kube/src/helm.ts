@@ -9,6 +9,8 @@ export interface HelmOptions {
   /** A kubeconfig for helm to use; without one it uses the pod's ServiceAccount. */
   readonly kubeconfig?: string;
   readonly timeoutMs?: number;
+  /** Helm processes at once; more calls wait their turn (default: no bound). */
+  readonly maxConcurrent?: number;
 }
 
 export interface HelmRelease {
@@ -36,6 +38,9 @@ export class HelmError extends Error {
 
 /** The Helm CLI, run as a child process: what `helm upgrade --install` does is what people would run by hand. */
 export class Helm {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
   constructor(private readonly options: HelmOptions) {}
 
   /** Installs or upgrades a release with these values (passed in a file, never on the command line). */
@@ -65,6 +70,11 @@ export class Helm {
     return found && { ...found, revision: Number(found.revision), updated };
   }
 
+  /** What the release's current revision installed, as the multi-document YAML Helm applied. */
+  async manifest(release: string, namespace: string): Promise<string> {
+    return this.run(['get', 'manifest', release, '-n', namespace]);
+  }
+
   async rollback(release: string, namespace: string): Promise<void> {
     await this.run(['rollback', release, '-n', namespace]);
   }
@@ -74,7 +84,20 @@ export class Helm {
     await this.run(['uninstall', release, '-n', namespace, '--ignore-not-found']);
   }
 
-  private run(args: string[]): Promise<string> {
+  private async run(args: string[]): Promise<string> {
+    if (this.running < (this.options.maxConcurrent ?? Infinity)) this.running++;
+    else await new Promise<void>((takeSlot) => this.waiting.push(takeSlot));
+    try {
+      return await this.spawn(args);
+    } finally {
+      // A waiting call takes this slot over; otherwise it is free again.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  private spawn(args: string[]): Promise<string> {
     // Release records in ConfigMaps: with the default Secrets driver Helm would need to read Secrets.
     const env: NodeJS.ProcessEnv = {
       ...process.env,

@@ -6,7 +6,10 @@ import { KV } from 'nats';
  * Settles the race between provisioning a store and deleting it, which arrive on different consumers:
  * each store id moves once, by compare-and-set, from nothing to `provisioning` (the provisioner is
  * about to create its Store) and/or to `withdrawn` (a delete came). Whoever loses the race sees the
- * other's mark and acts on it, so a store deleted early is never provisioned late.
+ * other's mark and acts on it, so a store deleted early is never provisioned late. Marks never expire:
+ * a store id is never reused, and its `withdrawn` mark is what keeps a late or replayed approval from
+ * provisioning a deleted store again. Nothing concludes "never provisioned" from a missing mark alone:
+ * the deleter reads the Store itself.
  */
 export type LifecycleMark = 'provisioning' | 'withdrawn';
 
@@ -17,13 +20,11 @@ export interface Marked {
   readonly previous: LifecycleMark | undefined;
 }
 
-const WEEK_MS = 7 * 24 * 3600_000;
-
 export class StoreLifecycle {
   private constructor(private readonly kv: KV) {}
 
   static async open(kvBuckets: KeyValueBuckets, bucket: string = buckets.storeLifecycle): Promise<StoreLifecycle> {
-    return new StoreLifecycle(await kvBuckets.open(bucket, { ttlMs: WEEK_MS }));
+    return new StoreLifecycle(await kvBuckets.open(bucket));
   }
 
   /** Marks the store as being provisioned, unless a delete got there first. */

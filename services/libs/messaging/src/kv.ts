@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { KV, KvOptions, NatsConnection, NatsError, StorageType } from 'nats';
+import { isPermissionViolation, streamOnceCreated } from './streams';
 
 /** JetStream's "wrong last sequence": the key was written since it was read (or exists, for a create). */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -21,6 +22,7 @@ export interface BucketOptions {
 /**
  * Opens JetStream KV buckets, creating them with the service's replica count, and raising the replicas
  * of a bucket made before NATS became a cluster (the KV client alone keeps an existing bucket as it is).
+ * A service that NATS lets use a bucket but not define it (its owner does) waits for the bucket instead.
  */
 export class KeyValueBuckets {
   private readonly logger = new Logger(KeyValueBuckets.name);
@@ -38,7 +40,13 @@ export class KeyValueBuckets {
       replicas: this.replicas,
       ...(ttlMs === undefined ? {} : { ttl: ttlMs }),
     };
-    const kv = await this.connection.jetstream().views.kv(bucket, kvOptions);
+    const open = () => this.connection.jetstream().views.kv(bucket, kvOptions);
+    const jsm = await this.connection.jetstreamManager();
+    const kv = await open().catch(async (error: unknown) => {
+      if (!isPermissionViolation(error)) throw error;
+      await streamOnceCreated(jsm, `KV_${bucket}`, this.logger);
+      return open();
+    });
     await this.ensureReplicas(`KV_${bucket}`);
     return kv;
   }
@@ -47,7 +55,13 @@ export class KeyValueBuckets {
     const jsm = await this.connection.jetstreamManager();
     const { config } = await jsm.streams.info(stream);
     if (config.num_replicas === this.replicas) return;
-    await jsm.streams.update(stream, { ...config, num_replicas: this.replicas });
+    try {
+      await jsm.streams.update(stream, { ...config, num_replicas: this.replicas });
+    } catch (error) {
+      if (!isPermissionViolation(error)) throw error;
+      this.logger.warn({ msg: "A KV bucket's replicas differ; its owner changes them", stream });
+      return;
+    }
     this.logger.log({
       msg: 'Changed the replicas of a KV bucket',
       stream,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { headers as createHeaders, JetStreamClient, MsgHdrs, NatsConnection } from 'nats';
 import { PublishError, publishFailureReason } from './errors';
 import { JETSTREAM_REPLICAS, MESSAGING_STREAMS, NATS_CONNECTION } from './tokens';
@@ -8,8 +8,13 @@ export interface PublishOptions {
   /** Sent as Nats-Msg-Id: a second publish with the same id within the stream's duplicate window is dropped. */
   readonly msgId: string;
   readonly headers?: Readonly<Record<string, string>> | MsgHdrs;
-  /** How long to wait for JetStream's ack (default 5 s). */
+  /** How long to wait for JetStream's ack, per attempt (default 5 s). */
   readonly timeoutMs?: number;
+  /**
+   * How many times to send it while the ack times out (default 3). Each attempt carries the same msgId, so
+   * a message the stream stored before its ack was lost is acknowledged again as a duplicate, not stored twice.
+   */
+  readonly attempts?: number;
 }
 
 export interface PublishAck {
@@ -20,10 +25,12 @@ export interface PublishAck {
 }
 
 const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
+const DEFAULT_PUBLISH_ATTEMPTS = 3;
 
 /** Publishes to JetStream and waits for the stream's ack, so "published" means "stored". */
 @Injectable()
 export class JetStreamPublisher implements OnModuleInit {
+  private readonly logger = new Logger(JetStreamPublisher.name);
   private readonly js: JetStreamClient;
 
   constructor(
@@ -44,18 +51,30 @@ export class JetStreamPublisher implements OnModuleInit {
     await new StreamProvisioner(jsm, this.replicas).ensure([...this.streams, DEAD_LETTER_STREAM]);
   }
 
+  /**
+   * Resolves once the stream has stored the message. A PublishError with reason `timeout` means the
+   * message may be stored all the same (the ack was lost, not necessarily the message).
+   */
   async publish(subject: string, data: Uint8Array | string, options: PublishOptions): Promise<PublishAck> {
-    const { msgId, timeoutMs = DEFAULT_PUBLISH_TIMEOUT_MS } = options;
+    const { msgId, timeoutMs = DEFAULT_PUBLISH_TIMEOUT_MS, attempts = DEFAULT_PUBLISH_ATTEMPTS } = options;
     if (!msgId) throw new TypeError(`publish to "${subject}" needs a msgId`);
-    try {
-      const ack = await this.js.publish(subject, data, {
-        msgID: msgId,
-        timeout: timeoutMs,
-        ...(options.headers ? { headers: toMsgHdrs(options.headers) } : {}),
-      });
-      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
-    } catch (error) {
-      throw new PublishError(subject, msgId, publishFailureReason(error), error, timeoutMs);
+    const headers = options.headers ? { headers: toMsgHdrs(options.headers) } : {};
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ack = await this.js.publish(subject, data, { msgID: msgId, timeout: timeoutMs, ...headers });
+        return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+      } catch (error) {
+        const reason = publishFailureReason(error);
+        if (reason !== 'timeout' || attempt >= attempts) {
+          throw new PublishError(subject, msgId, reason, error, timeoutMs);
+        }
+        this.logger.warn({
+          msg: 'Publish not acknowledged in time; sending it again with the same msgId',
+          subject,
+          msgId,
+          attempt,
+        });
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { JetStreamManager, nanos, NatsError, RetentionPolicy, StorageType, StreamConfig } from 'nats';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JetStreamManager, nanos, NatsError, RetentionPolicy, StorageType, StreamConfig, StreamInfo } from 'nats';
 
 export interface StreamDefinition {
   readonly name: string;
@@ -73,10 +74,37 @@ export function jetStreamErrorCode(error: unknown): number | undefined {
   return error instanceof NatsError ? error.api_error?.err_code : undefined;
 }
 
+/** NATS refused the request's subject to this user ("Permissions Violation for Publish to …"). */
+export function isPermissionViolation(error: unknown): boolean {
+  return error instanceof NatsError && error.isPermissionError();
+}
+
+const OWNER_WAIT_RETRY_MS = 1_000;
+
+/** The stream's info once it exists: for a stream (or KV bucket) whose owner, another service, creates it. */
+export async function streamOnceCreated(
+  jsm: JetStreamManager,
+  stream: string,
+  logger: Logger,
+  retryMs = OWNER_WAIT_RETRY_MS,
+): Promise<StreamInfo> {
+  logger.warn({ msg: "Waiting for the stream's owner to create it (this service may not)", stream });
+  for (;;) {
+    const info = await jsm.streams.info(stream).catch((error: unknown) => {
+      if (jetStreamErrorCode(error) === STREAM_NOT_FOUND) return undefined;
+      throw error;
+    });
+    if (info) return info;
+    await sleep(retryMs);
+  }
+}
+
 /**
  * Creates or updates streams so they match their definitions and the replica count; safe to run from
  * every replica at once. Raising the replicas of an existing stream (1 → 3 when NATS becomes a cluster)
- * is an update JetStream carries out online.
+ * is an update JetStream carries out online. One service owns each stream's definition (NATS lets only it
+ * create or update the stream); for the others this only binds: it waits for the stream to exist, and leaves
+ * a difference from the definition to the owner.
  */
 export class StreamProvisioner {
   private readonly logger = new Logger(StreamProvisioner.name);
@@ -106,13 +134,26 @@ export class StreamProvisioner {
         });
         return;
       } catch (error) {
+        if (isPermissionViolation(error)) {
+          await streamOnceCreated(this.jsm, definition.name, this.logger);
+          return;
+        }
         // Another replica created it first: fall through to update it to our definition.
         if (jetStreamErrorCode(error) !== STREAM_NAME_IN_USE) throw error;
       }
     } else if (!streamDiffers(existing.config, definition, this.replicas)) {
       return;
     }
-    await this.jsm.streams.update(definition.name, streamConfigOf(definition, this.replicas));
+    try {
+      await this.jsm.streams.update(definition.name, streamConfigOf(definition, this.replicas));
+    } catch (error) {
+      if (!isPermissionViolation(error)) throw error;
+      this.logger.warn({
+        msg: 'The stream differs from its definition; its owner updates it',
+        stream: definition.name,
+      });
+      return;
+    }
     this.logger.log({
       msg: 'Updated stream',
       stream: definition.name,

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NatsConnection } from 'nats';
-import { DeadLetterQueue } from '../src/dead-letter';
+import { DeadLetterHeader, DeadLetterQueue } from '../src/dead-letter';
 import { JetStreamPublisher } from '../src';
 import { listDeadLetters, purgeDeadLetters, showDeadLetter } from '../src/cli/dead-letters';
 import { adminConnection, createStream, deadLettersOf, deleteStream, natsUrl, uniqueStream } from './support';
@@ -22,7 +22,11 @@ describe('dlq CLI', () => {
     admin = await adminConnection();
     await createStream(admin, stream);
     const publisher = new JetStreamPublisher(admin);
-    await publisher.publishJson(subject('cmd'), { name: 'shop', engine: 'joomla' }, { msgId: 'cli-1' });
+    await publisher.publishJson(
+      subject('cmd'),
+      { name: 'shop', engine: 'joomla' },
+      { msgId: 'cli-1', headers: { 'Urumi-Request-Id': 'req-cli-1' } },
+    );
     const [original] = await fetchOne(admin, stream.name);
     await new DeadLetterQueue(publisher).send(original!, 'poison message: unknown engine');
     const [dead] = await deadLettersOf(admin, subject('cmd'));
@@ -84,6 +88,44 @@ describe('dlq CLI', () => {
 
     expect(stdout).toContain(subject('cmd'));
     expect(stdout).toContain('poison message: unknown engine');
+  });
+
+  it('replays a dead letter as `npm run dlq -- replay <seq>`: the original message, to its subject, under a fresh msgId', async () => {
+    const server = await natsUrl();
+    const replay = () =>
+      promisify(execFile)(
+        'npm',
+        ['run', '--silent', 'dlq', '--', 'replay', String(deadLetterSeq), '--server', server],
+        {
+          cwd: workspaceRoot,
+        },
+      );
+    const jsm = await admin.jetstreamManager();
+    const original = await jsm.streams.getMessage(stream.name, { seq: 1 });
+
+    const first = await replay();
+    // A second replay is a message of its own, not a duplicate the stream drops.
+    const second = await replay();
+
+    const [two, three] = await Promise.all([2, 3].map((seq) => jsm.streams.getMessage(stream.name, { seq })));
+    for (const [output, message] of [
+      [first.stdout, two!],
+      [second.stdout, three!],
+    ] as const) {
+      const msgId = message.header.get('Nats-Msg-Id');
+      expect(output.trim()).toBe(
+        `replayed dead letter ${deadLetterSeq} to ${subject('cmd')}: ${stream.name}#${message.seq} (msgId ${msgId})`,
+      );
+      expect(msgId).toMatch(new RegExp(`^replay:${deadLetterSeq}:[0-9a-f-]{36}$`));
+      expect([message.subject, Buffer.from(message.data).toString()]).toEqual([
+        subject('cmd'),
+        Buffer.from(original.data).toString(),
+      ]);
+      expect(message.header.get('Urumi-Request-Id')).toBe('req-cli-1');
+      expect(message.header.get(DeadLetterHeader.reason)).toBe('');
+    }
+    expect(two!.header.get('Nats-Msg-Id')).not.toBe(three!.header.get('Nats-Msg-Id'));
+    expect(await deadLettersOf(admin, subject('cmd'))).toHaveLength(1);
   });
 
   it('purges the dead letters of one subject', async () => {

@@ -141,11 +141,12 @@ describe(JetStreamServer.name, () => {
     await start(options, [handlerFor(subject('job'), (_, context) => void processed.push(context.deliveryCount))]);
 
     await eventually(() => expect(processed).toEqual([2]));
-    await sleep(2_500);
+    // Acked, with nothing pending: the consumer has nothing left to redeliver, ever.
+    await eventually(async () => {
+      const info = await consumerInfo(admin, stream.name, durableName('svc', subject('job')));
+      expect([info.ack_floor.stream_seq, info.num_ack_pending, info.num_pending]).toEqual([1, 0, 0]);
+    });
     expect(processed).toEqual([2]);
-    const info = await consumerInfo(admin, stream.name, durableName('svc', subject('job')));
-    expect(info.num_ack_pending).toBe(0);
-    expect(info.num_pending).toBe(0);
   });
 
   it('dead-letters an undecodable payload at once, with the reason, and never redelivers it', async () => {
@@ -170,11 +171,13 @@ describe(JetStreamServer.name, () => {
     expect(dead!.headers!.get(DeadLetterHeader.msgId)).toBe('poison-1');
     expect(dead!.headers!.get('X-Trace')).toBe('t-9');
 
-    await sleep(2_000);
-    const info = await consumerInfo(admin, stream.name, durableName('svc', subject('cmd')));
+    // Terminated after one delivery: past the ack floor, nothing is left to redeliver.
+    await eventually(async () => {
+      const info = await consumerInfo(admin, stream.name, durableName('svc', subject('cmd')));
+      expect([info.delivered.consumer_seq, info.ack_floor.stream_seq, info.num_ack_pending]).toEqual([1, ack.seq, 0]);
+      expect(info.num_redelivered).toBe(0);
+    });
     expect(handled).toHaveLength(0);
-    expect(info.num_redelivered).toBe(0);
-    expect(info.num_ack_pending).toBe(0);
     expect(await deadLettersOf(admin, subject('cmd'))).toHaveLength(1);
     expect(logger.matching(/Dead-lettered message/).join()).toContain(subject('cmd'));
     expect(logger.lines.join('\n')).not.toContain('s3cr3t-value');
@@ -195,9 +198,11 @@ describe(JetStreamServer.name, () => {
     await eventually(async () => expect(await deadLettersOf(admin, subject('cmd'))).toHaveLength(1));
     const [dead] = await deadLettersOf(admin, subject('cmd'));
     expect(dead!.headers!.get(DeadLetterHeader.reason)).toBe('poison message: unknown engine "joomla"');
-    await sleep(2_000);
+    await eventually(async () => {
+      const info = await consumerInfo(admin, stream.name, durableName('svc', subject('cmd')));
+      expect([info.delivered.consumer_seq, info.num_ack_pending, info.num_pending]).toEqual([1, 0, 0]);
+    });
     expect(calls).toBe(1);
-    expect((await consumerInfo(admin, stream.name, durableName('svc', subject('cmd')))).num_ack_pending).toBe(0);
   });
 
   it('dead-letters a message that fails on every one of maxDeliver deliveries, then stops', async () => {
@@ -220,9 +225,11 @@ describe(JetStreamServer.name, () => {
     const [dead] = await deadLettersOf(admin, subject('cmd'));
     expect(dead!.headers!.get(DeadLetterHeader.reason)).toBe('failed 3 of 3 deliveries: database unavailable');
     expect(dead!.headers!.get(DeadLetterHeader.deliveries)).toBe('3');
-    await sleep(2_000);
+    await eventually(async () => {
+      const info = await consumerInfo(admin, stream.name, durableName('svc', subject('cmd')));
+      expect([info.delivered.consumer_seq, info.num_ack_pending, info.num_pending]).toEqual([3, 0, 0]);
+    });
     expect(deliveries).toEqual([1, 2, 3]);
-    expect((await consumerInfo(admin, stream.name, durableName('svc', subject('cmd')))).num_ack_pending).toBe(0);
   });
 
   it('keeps one durable consumer per pattern however often it starts, and updates a changed setting', async () => {

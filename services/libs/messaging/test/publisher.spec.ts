@@ -7,10 +7,12 @@ import {
   MessagingHealthIndicator,
   MessagingModule,
   NATS_CONNECTION,
+  PublishAck,
   PublishError,
   StreamDefinition,
 } from '../src';
-import { adminConnection, CapturingLogger, deleteStream, natsUrl, uniqueStream } from './support';
+import { testSandbox } from '@urumi/sandbox';
+import { adminConnection, CapturingLogger, deleteStream, eventually, natsUrl, uniqueStream } from './support';
 
 jest.setTimeout(30_000);
 
@@ -54,6 +56,31 @@ describe(JetStreamPublisher.name, () => {
     expect(second).toEqual({ stream: stream.name, seq: first.seq, duplicate: true });
     const info = await (await admin.jetstreamManager()).streams.info(stream.name);
     expect(info.state.messages).toBe(1);
+  });
+
+  it('sends again with the same msgId when the ack times out, and the stream keeps one message', async () => {
+    const { stream, subject } = uniqueStream();
+    const sut = (await startModule(stream)).get(JetStreamPublisher);
+    const natsServer = (await testSandbox().status()).find((component) => component.name === 'nats-server');
+    if (natsServer?.pid === undefined) throw new Error('the test sandbox runs no nats-server');
+    const retries = () => logger.matching(/sending it again with the same msgId.*"msgId":"stalled-1"/).length;
+
+    // A stalled server reads the first send only once it runs again: its ack is lost, the message is not.
+    process.kill(natsServer.pid, 'SIGSTOP');
+    let publishing: Promise<PublishAck>;
+    try {
+      publishing = sut.publish(subject('stalled'), '{"n":1}', { msgId: 'stalled-1', timeoutMs: 500, attempts: 5 });
+      await eventually(() => expect(retries()).toBeGreaterThanOrEqual(1), 5_000);
+    } finally {
+      process.kill(natsServer.pid, 'SIGCONT');
+    }
+    const ack = await publishing;
+
+    const jsm = await admin.jetstreamManager();
+    expect((await jsm.streams.info(stream.name)).state.messages).toBe(1);
+    const stored = await jsm.streams.getMessage(stream.name, { seq: ack.seq });
+    expect(stored.header.get('Nats-Msg-Id')).toBe('stalled-1');
+    expect(ack).toEqual({ stream: stream.name, seq: stored.seq, duplicate: true });
   });
 
   it('sets Nats-Msg-Id, the given headers and, for JSON, the content type', async () => {

@@ -2,3 +2,4 @@ export { ConfigError, envInt, envJson, envList, envString } from './config';
 export { createLogger, JsonLogger } from './logger';
 export { MetricsServer, OperationsModule, READINESS_CHECKS } from './operations.module';
 export type { MetricsListener, OperationsOptions, ReadinessChecks } from './operations.module';
+export { sourceKey, UNKNOWN_SOURCE } from './source-key';

@@ -1,278 +1,344 @@
 import { ActorSchema, create, CreateStoreCommandSchema } from '@urumi/contracts';
 import {
+  concludeOwner,
   DECISION_RETENTION_MS,
-  decide,
-  Decision,
-  emptyLedger,
+  emptyOwnerRecord,
+  emptyPlatformRecord,
+  emptySourceRecord,
   HOUR_MS,
-  Ledger,
+  leftoversOf,
+  limitsFor,
   MAX_REMEMBERED_REJECTIONS,
+  MAX_REMEMBERED_RELEASES,
+  OwnerLimits,
+  OwnerRecord,
+  pruneOwner,
   QuotaCommand,
-  QuotaLimits,
-  release,
+  releaseOwner,
+  reserveOwner,
+  reservePlatform,
+  reserveSource,
 } from './ledger';
 
 const start = new Date('2026-11-27T13:05:00Z');
+const limits: OwnerLimits = { maxActiveStores: 3, maxCreatesPerHour: 10, maxCreatesPerSourcePerHour: 30 };
 let sequence = 0;
 
-function aCommand(overrides: { storeId?: string; owner?: string; sourceIp?: string } = {}): QuotaCommand {
-  sequence += 1;
+function aCommand(storeId = `store-${++sequence}`): QuotaCommand {
   return create(CreateStoreCommandSchema, {
-    storeId: overrides.storeId ?? `store-${sequence}`,
-    owner: overrides.owner ?? 'alice',
-    requestedBy: create(ActorSchema, { user: overrides.owner ?? 'alice', sourceIp: overrides.sourceIp ?? '10.0.0.1' }),
+    storeId,
+    owner: 'alice',
+    requestedBy: create(ActorSchema, { user: 'alice', sourceIp: '10.0.0.1' }),
   });
-}
-
-function someLimits(overrides: Partial<QuotaLimits> = {}): QuotaLimits {
-  return {
-    owner: { maxActiveStores: 3, maxCreatesPerHour: 10, maxCreatesPerSourcePerHour: 30 },
-    overrides: {},
-    platformMaxActiveStores: 200,
-    ...overrides,
-  };
 }
 
 function minutesAfter(minutes: number, from = start): Date {
   return new Date(from.getTime() + minutes * 60 * 1000);
 }
 
-/** Decides the commands one after another, as the compare-and-set loop serialises them. */
-function decideAll(
-  commands: readonly QuotaCommand[],
-  { ledger = emptyLedger, limits = someLimits(), now = start } = {},
-): { ledger: Ledger; decisions: Decision[] } {
-  const decisions: Decision[] = [];
-  for (const command of commands) {
-    const verdict = decide(ledger, command, limits, now);
-    ledger = verdict.ledger;
-    decisions.push(verdict.decision);
-  }
-  return { ledger, decisions };
-}
-
-/** Approves `count` stores for the owner and frees each slot again, so only the creation counts remain. */
-function createdAndDeleted(
-  count: number,
-  { owner = 'alice', sourceIp = '10.0.0.1', ledger = emptyLedger, now = start } = {},
-) {
-  const limits = someLimits({
-    owner: { maxActiveStores: 100, maxCreatesPerHour: 100, maxCreatesPerSourcePerHour: 100 },
-  });
+/** Reserves and commits `count` stores in the owner's record, as if source and platform had room; `ended` ends each again. */
+function approveAll(count: number, { ended = false, record = emptyOwnerRecord, now = start } = {}): OwnerRecord {
+  const roomy = { ...limits, maxActiveStores: 100 };
   for (let i = 0; i < count; i++) {
-    const command = aCommand({ owner, sourceIp });
-    ledger = decide(ledger, command, limits, now).ledger;
-    ledger = release(ledger, command.storeId, now);
+    const command = aCommand();
+    record = reserveOwner(record, command, ended ? roomy : limits, now).record;
+    record = concludeOwner(record, command.storeId, undefined, now).record;
+    if (ended) record = releaseOwner(record, command.storeId, now).record;
   }
-  return ledger;
+  return record;
 }
 
-const outcomes = (decisions: readonly Decision[]) => decisions.map((decision) => decision.outcome);
+/** Approves `count` stores and ends each one again, so only the creation counts remain. */
+const createdAndDeleted = (count: number) => approveAll(count, { ended: true });
 
-describe(decide.name, () => {
-  it('approves a store and takes a slot for it', () => {
+const full = (): OwnerRecord => approveAll(3);
+
+describe(reserveOwner.name, () => {
+  it('reserves a slot and a creation for a store within the limits', () => {
     const command = aCommand();
 
-    const sut = decide(emptyLedger, command, someLimits(), start);
+    const sut = reserveOwner(emptyOwnerRecord, command, limits, start);
 
-    expect(sut.decision).toEqual({ outcome: 'approved', at: start.getTime() });
-    expect(sut.ledger.active).toEqual({ [command.storeId]: { owner: 'alice', at: start.getTime() } });
-    expect(sut.ledger.creations).toHaveLength(1);
+    expect(sut.result).toEqual({ kind: 'reserved', at: start.getTime() });
+    expect(sut.record.active).toEqual({ [command.storeId]: start.getTime() });
+    expect(sut.record.creations).toEqual([{ storeId: command.storeId, at: start.getTime() }]);
+    expect(sut.record.decisions).toEqual({});
   });
 
-  it("rejects an owner's store beyond the cap on active stores", () => {
-    const { ledger, decisions } = decideAll([aCommand(), aCommand(), aCommand(), aCommand()]);
+  it("rejects an owner's store beyond the cap on active stores, counting reserved ones", () => {
+    const reserved = reserveOwner(approveAll(2), aCommand(), limits, start).record;
+    const command = aCommand();
 
-    expect(outcomes(decisions)).toEqual(['approved', 'approved', 'approved', 'rejected']);
-    expect(decisions[3]).toMatchObject({ reason: 'QuotaExceeded', message: 'quota: 3 of 3 active stores' });
-    expect(Object.keys(ledger.active)).toHaveLength(3);
-  });
+    const sut = reserveOwner(reserved, command, limits, start);
 
-  it("does not count another owner's stores against the cap", () => {
-    const { ledger } = decideAll([aCommand(), aCommand(), aCommand()]);
-
-    const sut = decide(ledger, aCommand({ owner: 'bob', sourceIp: '10.0.0.2' }), someLimits(), start);
-
-    expect(sut.decision.outcome).toBe('approved');
+    expect(sut.result).toMatchObject({
+      kind: 'decided',
+      decision: { outcome: 'rejected', reason: 'QuotaExceeded', message: 'quota: 3 of 3 active stores' },
+      leftovers: { source: true, platform: true },
+    });
+    expect(Object.keys(sut.record.active)).toHaveLength(3);
+    expect(sut.record.creations).toHaveLength(3);
   });
 
   it('limits the stores an owner creates per hour, and says when to try again', () => {
-    const ledger = createdAndDeleted(10);
+    const record = createdAndDeleted(10);
 
-    const sut = decide(ledger, aCommand(), someLimits(), minutesAfter(30));
+    const sut = reserveOwner(record, aCommand(), limits, minutesAfter(30));
 
-    expect(sut.decision).toMatchObject({
-      outcome: 'rejected',
-      reason: 'OwnerRateLimited',
-      message: 'rate limit: 10 stores created in the last hour; try again after 14:05 UTC',
+    expect(sut.result).toMatchObject({
+      kind: 'decided',
+      decision: {
+        outcome: 'rejected',
+        reason: 'OwnerRateLimited',
+        message: 'rate limit: 10 stores created in the last hour; try again after 14:05 UTC',
+      },
     });
-    expect(decide(ledger, aCommand(), someLimits(), minutesAfter(60)).decision.outcome).toBe('approved');
-  });
-
-  it('does not count rejected commands towards the hourly rate', () => {
-    const { ledger } = decideAll([aCommand(), aCommand(), aCommand(), aCommand(), aCommand()]);
-
-    expect(ledger.creations).toHaveLength(3);
-  });
-
-  it('limits the stores created from one source address per hour, whoever the owner', () => {
-    const limits = someLimits({ owner: { maxActiveStores: 3, maxCreatesPerHour: 10, maxCreatesPerSourcePerHour: 4 } });
-    const commands = ['alice', 'bob', 'carol', 'dave', 'erin'].map((owner) =>
-      aCommand({ owner, sourceIp: '192.0.2.7' }),
-    );
-
-    const { decisions } = decideAll(commands, { limits });
-    const fromElsewhere = decideAll([aCommand({ owner: 'erin', sourceIp: '192.0.2.8' })], { limits });
-
-    expect(outcomes(decisions)).toEqual(['approved', 'approved', 'approved', 'approved', 'rejected']);
-    expect(decisions[4]).toMatchObject({
-      reason: 'SourceRateLimited',
-      message: 'rate limit: 4 stores created from your address in the last hour; try again after 14:05 UTC',
-    });
-    expect(outcomes(fromElsewhere.decisions)).toEqual(['approved']);
-  });
-
-  it('rejects any store once the platform holds its maximum of active stores', () => {
-    const limits = someLimits({ platformMaxActiveStores: 2 });
-    const commands = [aCommand({ owner: 'alice' }), aCommand({ owner: 'bob' }), aCommand({ owner: 'carol' })];
-
-    const { decisions } = decideAll(commands, { limits });
-
-    expect(outcomes(decisions)).toEqual(['approved', 'approved', 'rejected']);
-    expect(decisions[2]).toMatchObject({
-      reason: 'PlatformFull',
-      message: expect.stringMatching(/^platform full: 2 of 2 active stores/),
-    });
-  });
-
-  it("applies an owner's override and the defaults for what it leaves out", () => {
-    const limits = someLimits({ overrides: { bench: { maxActiveStores: 5 } } });
-    const commands = Array.from({ length: 6 }, () => aCommand({ owner: 'bench' }));
-
-    const bench = decideAll(commands, { limits });
-    const alice = decideAll([aCommand(), aCommand(), aCommand(), aCommand()], { limits });
-    const benchRate = decide(createdAndDeleted(10, { owner: 'bench' }), aCommand({ owner: 'bench' }), limits, start);
-
-    expect(outcomes(bench.decisions)).toEqual(['approved', 'approved', 'approved', 'approved', 'approved', 'rejected']);
-    expect(outcomes(alice.decisions)).toEqual(['approved', 'approved', 'approved', 'rejected']);
-    expect(benchRate.decision).toMatchObject({ reason: 'OwnerRateLimited' });
+    expect(reserveOwner(record, aCommand(), limits, minutesAfter(60)).result.kind).toBe('reserved');
   });
 
   it('answers a command it already decided with the same decision and changes nothing', () => {
-    const approved = aCommand();
-    const { ledger } = decideAll([approved, aCommand(), aCommand()]);
+    const record = full();
     const rejected = aCommand();
-    const afterRejection = decide(ledger, rejected, someLimits(), start).ledger;
-    const later = minutesAfter(5);
+    const afterRejection = reserveOwner(record, rejected, limits, start).record;
 
-    const again = decide(afterRejection, approved, someLimits(), later);
-    const freed = release(afterRejection, approved.storeId, later);
-    const rejectedAgain = decide(freed, rejected, someLimits(), later);
+    const sut = reserveOwner(afterRejection, rejected, limits, minutesAfter(5));
 
-    expect(again.ledger).toBe(afterRejection);
-    expect(again.decision).toEqual({ outcome: 'approved', at: start.getTime() });
-    expect(rejectedAgain.ledger).toBe(freed);
-    expect(rejectedAgain.decision).toMatchObject({ outcome: 'rejected', reason: 'QuotaExceeded', at: start.getTime() });
+    expect(sut.record).toBe(afterRejection);
+    expect(sut.result).toMatchObject({
+      kind: 'decided',
+      repeated: true,
+      decision: { outcome: 'rejected', reason: 'QuotaExceeded', at: start.getTime() },
+    });
   });
 
-  it('announces nothing for a store deleted since it was approved', () => {
+  it('answers a redelivery mid-decision with the reservation already made', () => {
     const command = aCommand();
-    const approved = decide(emptyLedger, command, someLimits(), start).ledger;
-    const deleted = release(approved, command.storeId, start);
+    const reserved = reserveOwner(emptyOwnerRecord, command, limits, start).record;
 
-    const sut = decide(deleted, command, someLimits(), minutesAfter(1));
+    const sut = reserveOwner(reserved, command, limits, minutesAfter(1));
 
-    expect(sut.decision.outcome).toBe('withdrawn');
-    expect(sut.ledger).toBe(deleted);
+    expect(sut.record).toBe(reserved);
+    expect(sut.result).toEqual({ kind: 'reserved', at: start.getTime() });
+  });
+
+  it('announces nothing for a store deleted since it was approved, and gives its platform slot back', () => {
+    const command = aCommand();
+    const approved = concludeOwner(
+      reserveOwner(emptyOwnerRecord, command, limits, start).record,
+      command.storeId,
+      undefined,
+      start,
+    ).record;
+    const deleted = releaseOwner(approved, command.storeId, start).record;
+
+    const sut = reserveOwner(deleted, command, limits, minutesAfter(1));
+
+    expect(sut.record).toBe(deleted);
+    expect(sut.result).toMatchObject({
+      kind: 'decided',
+      decision: { outcome: 'withdrawn' },
+      leftovers: { source: false, platform: true },
+    });
   });
 
   it('withdraws a store deleted before its command was decided, without taking a slot', () => {
     const command = aCommand();
-    const deleted = release(emptyLedger, command.storeId, start);
+    const deleted = releaseOwner(emptyOwnerRecord, command.storeId, start).record;
 
-    const sut = decide(deleted, command, someLimits(), minutesAfter(1));
+    const sut = reserveOwner(deleted, command, limits, minutesAfter(1));
 
-    expect(sut.decision.outcome).toBe('withdrawn');
-    expect(sut.ledger.active).toEqual({});
-    expect(sut.ledger.creations).toEqual([]);
+    expect(sut.result).toMatchObject({ kind: 'decided', decision: { outcome: 'withdrawn' } });
+    expect(sut.record.active).toEqual({});
+    expect(sut.record.creations).toEqual([]);
+    expect(sut.record.released).toEqual({});
   });
 
-  it('forgets creations after an hour and decisions after a day', () => {
-    const old = aCommand();
-    const recent = aCommand();
-    const ledger = decideAll([old]).ledger;
-    const later = decide(ledger, recent, someLimits(), minutesAfter(23 * 60)).ledger;
+  it('forgets the oldest rejections once it remembers too many', () => {
+    let record = full();
+    const first = aCommand();
+    record = reserveOwner(record, first, limits, start).record;
+    for (let i = 0; i < MAX_REMEMBERED_REJECTIONS; i++) {
+      record = reserveOwner(record, aCommand(), limits, minutesAfter(1 + i / 100)).record;
+    }
 
-    const sut = decide(later, aCommand(), someLimits(), new Date(start.getTime() + DECISION_RETENTION_MS));
-
-    expect(sut.ledger.creations.map((creation) => creation.storeId)).not.toContain(recent.storeId);
-    expect(Object.keys(sut.ledger.decisions)).not.toContain(old.storeId);
-    expect(Object.keys(sut.ledger.decisions)).toContain(recent.storeId);
-    expect(Object.keys(sut.ledger.active)).toContain(old.storeId);
-  });
-
-  it('forgets the oldest rejections early once it remembers too many', () => {
-    const rejection = (minute: number): Decision => ({
-      outcome: 'rejected',
-      at: minutesAfter(minute).getTime(),
-      reason: 'QuotaExceeded',
-      message: 'quota: 3 of 3 active stores',
-    });
-    const decisions = Object.fromEntries(
-      Array.from({ length: MAX_REMEMBERED_REJECTIONS }, (_, i) => [`rejected-${i}`, rejection(i / 100)]),
-    );
-    const full = decideAll([aCommand(), aCommand(), aCommand()], { ledger: { ...emptyLedger, decisions } }).ledger;
-    const refused = aCommand();
-
-    const sut = decide(full, refused, someLimits(), minutesAfter(30));
-
-    const remembered = Object.values(sut.ledger.decisions).filter((decision) => decision.outcome === 'rejected');
-    expect(remembered).toHaveLength(MAX_REMEMBERED_REJECTIONS);
-    expect(Object.keys(sut.ledger.decisions)).not.toContain('rejected-0');
-    expect(Object.keys(sut.ledger.decisions)).toContain(refused.storeId);
-    expect(Object.keys(sut.ledger.active)).toHaveLength(3);
-  });
-
-  it('still recognises an active store whose decision was forgotten', () => {
-    const command = aCommand();
-    const approved = decide(emptyLedger, command, someLimits(), start).ledger;
-    const dayLater = new Date(start.getTime() + DECISION_RETENTION_MS + HOUR_MS);
-    const pruned = decide(approved, aCommand({ owner: 'bob' }), someLimits(), dayLater).ledger;
-
-    const sut = decide(pruned, command, someLimits(), dayLater);
-
-    expect(Object.keys(pruned.decisions)).not.toContain(command.storeId);
-    expect(sut.decision).toEqual({ outcome: 'approved', at: start.getTime() });
-    expect(sut.ledger).toBe(pruned);
+    const rejections = Object.values(record.decisions).filter((decision) => decision.outcome === 'rejected');
+    expect(rejections).toHaveLength(MAX_REMEMBERED_REJECTIONS);
+    expect(Object.keys(record.decisions)).not.toContain(first.storeId);
+    expect(Object.keys(record.active)).toHaveLength(3);
   });
 });
 
-describe(release.name, () => {
-  it('frees the slot so the owner can create again', () => {
-    const first = aCommand();
-    const { ledger } = decideAll([first, aCommand(), aCommand()]);
+describe(limitsFor.name, () => {
+  it("applies an owner's override and the defaults for what it leaves out", () => {
+    const quota = { owner: limits, overrides: { bench: { maxActiveStores: 5 } }, platformMaxActiveStores: 200 };
 
-    const sut = release(ledger, first.storeId, start);
+    expect(limitsFor(quota, 'bench')).toEqual({ ...limits, maxActiveStores: 5 });
+    expect(limitsFor(quota, 'alice')).toEqual(limits);
+    expect(limitsFor(quota, 'constructor')).toEqual(limits);
+  });
+});
 
-    expect(Object.keys(sut.active)).not.toContain(first.storeId);
-    expect(decide(sut, aCommand(), someLimits(), start).decision.outcome).toBe('approved');
+describe(reserveSource.name, () => {
+  it('limits the stores created from one source address per hour, and says when to try again', () => {
+    let record = emptySourceRecord;
+    for (let i = 0; i < 4; i++) record = reserveSource(record, `store-${i}`, 4, start.getTime()).record;
+
+    const sut = reserveSource(record, 'one-more', 4, minutesAfter(10).getTime());
+
+    expect(sut.record).toBe(record);
+    expect(sut.result).toEqual({
+      reason: 'SourceRateLimited',
+      message: 'rate limit: 4 stores created from your address in the last hour; try again after 14:05 UTC',
+    });
+    expect(reserveSource(record, 'one-more', 4, minutesAfter(60).getTime()).result).toBeUndefined();
   });
 
-  it('frees a slot once, however often the store is released', () => {
+  it('counts a store once, however often it is reserved', () => {
+    const once = reserveSource(emptySourceRecord, 'store-1', 4, start.getTime()).record;
+
+    const sut = reserveSource(once, 'store-1', 4, start.getTime());
+
+    expect(sut.record).toBe(once);
+    expect(sut.result).toBeUndefined();
+  });
+});
+
+describe(reservePlatform.name, () => {
+  it('refuses any store once the platform holds its maximum of active stores', () => {
+    const two = ['a', 'b'].reduce((record, id) => reservePlatform(record, id, 2, 0).record, emptyPlatformRecord);
+
+    const sut = reservePlatform(two, 'c', 2, 0);
+
+    expect(sut.record).toBe(two);
+    expect(sut.result).toEqual({
+      reason: 'PlatformFull',
+      message: 'platform full: 2 of 2 active stores; try again once a store is deleted',
+    });
+    expect(reservePlatform(two, 'a', 2, 0)).toEqual({ record: two, result: undefined });
+  });
+});
+
+describe(concludeOwner.name, () => {
+  it('commits an approval, keeping the reserved slot', () => {
     const command = aCommand();
-    const approved = decide(emptyLedger, command, someLimits(), start).ledger;
-    const once = release(approved, command.storeId, start);
+    const reserved = reserveOwner(emptyOwnerRecord, command, limits, start).record;
 
-    const sut = release(once, command.storeId, minutesAfter(1));
+    const sut = concludeOwner(reserved, command.storeId, undefined, minutesAfter(1));
 
-    expect(sut).toBe(once);
+    expect(sut.result).toEqual({
+      decision: { outcome: 'approved', at: start.getTime() },
+      repeated: false,
+      leftovers: { source: false, platform: false },
+    });
+    expect(Object.keys(sut.record.active)).toEqual([command.storeId]);
+  });
+
+  it('commits a refusal from source or platform, giving back the slot and the creation', () => {
+    const command = aCommand();
+    const reserved = reserveOwner(emptyOwnerRecord, command, limits, start).record;
+    const refusal = { reason: 'PlatformFull', message: 'platform full' } as const;
+
+    const sut = concludeOwner(reserved, command.storeId, refusal, start);
+
+    expect(sut.result).toEqual({
+      decision: { outcome: 'rejected', at: start.getTime(), ...refusal },
+      repeated: false,
+      leftovers: { source: true, platform: true },
+    });
+    expect(sut.record.active).toEqual({});
+    expect(sut.record.creations).toEqual([]);
+  });
+
+  it('keeps the decision another replica committed first', () => {
+    const command = aCommand();
+    const reserved = reserveOwner(emptyOwnerRecord, command, limits, start).record;
+    const committed = concludeOwner(reserved, command.storeId, undefined, start).record;
+
+    const sut = concludeOwner(committed, command.storeId, { reason: 'PlatformFull', message: 'full' }, start);
+
+    expect(sut.record).toBe(committed);
+    expect(sut.result).toMatchObject({ decision: { outcome: 'approved' }, repeated: true });
+  });
+
+  it('withdraws a store whose end was reported while it was being decided', () => {
+    const command = aCommand();
+    const reserved = reserveOwner(emptyOwnerRecord, command, limits, start).record;
+    const ended = releaseOwner(reserved, command.storeId, start);
+
+    const sut = concludeOwner(ended.record, command.storeId, undefined, start);
+
+    expect(ended.result).toBe('recorded-before-decision');
+    expect(sut.result).toMatchObject({
+      decision: { outcome: 'withdrawn' },
+      leftovers: { source: true, platform: true },
+    });
+    expect(sut.record.active).toEqual({});
+  });
+});
+
+describe(releaseOwner.name, () => {
+  it('frees a slot once, however often the store is released, and says the platform slot goes too', () => {
+    const record = full();
+    const [storeId] = Object.keys(record.active);
+
+    const once = releaseOwner(record, storeId!, start);
+    const sut = releaseOwner(once.record, storeId!, minutesAfter(1));
+
+    expect(once.result).toBe('freed');
+    expect(Object.keys(once.record.active)).toHaveLength(2);
+    expect(sut).toEqual({ record: once.record, result: 'unchanged' });
+    expect(leftoversOf(once.record, storeId!)).toEqual({ source: false, platform: true });
+    expect(reserveOwner(once.record, aCommand(), limits, start).result.kind).toBe('reserved');
   });
 
   it('changes nothing for a store it rejected', () => {
-    const { ledger } = decideAll([aCommand(), aCommand(), aCommand()]);
     const rejected = aCommand();
-    const afterRejection = decide(ledger, rejected, someLimits(), start).ledger;
+    const afterRejection = reserveOwner(full(), rejected, limits, start).record;
 
-    expect(release(afterRejection, rejected.storeId, start)).toBe(afterRejection);
+    expect(releaseOwner(afterRejection, rejected.storeId, start)).toEqual({
+      record: afterRejection,
+      result: 'unchanged',
+    });
+  });
+
+  it('remembers a bounded number of stores that ended before their decision', () => {
+    let record = emptyOwnerRecord;
+    for (let i = 0; i <= MAX_REMEMBERED_RELEASES; i++) {
+      record = releaseOwner(record, `early-${i}`, minutesAfter(i / 100)).record;
+    }
+
+    expect(Object.keys(record.released)).toHaveLength(MAX_REMEMBERED_RELEASES);
+    expect(Object.keys(record.released)).not.toContain('early-0');
+  });
+});
+
+describe(pruneOwner.name, () => {
+  it('forgets creations after an hour and decisions after a day, but never the decision of an active store', () => {
+    const old = aCommand();
+    const ended = aCommand();
+    let record = reserveOwner(emptyOwnerRecord, old, limits, start).record;
+    record = concludeOwner(record, old.storeId, undefined, start).record;
+    record = reserveOwner(record, ended, limits, start).record;
+    record = concludeOwner(record, ended.storeId, undefined, start).record;
+    record = releaseOwner(record, ended.storeId, start).record;
+
+    const sut = pruneOwner(record, start.getTime() + DECISION_RETENTION_MS);
+
+    expect(pruneOwner(record, start.getTime() + HOUR_MS).creations).toEqual([]);
+    expect(Object.keys(sut.decisions)).toEqual([old.storeId]);
+    expect(Object.keys(sut.active)).toEqual([old.storeId]);
+  });
+
+  it('still answers an active store whose day has passed with its approval', () => {
+    const command = aCommand();
+    let record = reserveOwner(emptyOwnerRecord, command, limits, start).record;
+    record = concludeOwner(record, command.storeId, undefined, start).record;
+    const dayLater = new Date(start.getTime() + DECISION_RETENTION_MS + HOUR_MS);
+    const pruned = reserveOwner(record, aCommand(), limits, dayLater).record;
+
+    const sut = reserveOwner(pruned, command, limits, dayLater);
+
+    expect(sut.result).toMatchObject({ kind: 'decided', decision: { outcome: 'approved', at: start.getTime() } });
+    expect(sut.record).toBe(pruned);
   });
 });

@@ -29,7 +29,10 @@ describe(parseCreateCommand.name, () => {
 });
 
 describe(parseStatusChange.name, () => {
-  it('treats an event without a store id as poison', () => {
-    expect(() => parseStatusChange({ step: 'STEP_DELETED' })).toThrow(PoisonMessageError);
+  it.each([
+    ['a store id', { owner: 'alice', step: 'STEP_DELETED' }],
+    ['an owner', { storeId: 'store-1', step: 'STEP_DELETED' }],
+  ])('treats an event without %s as poison', (_, payload) => {
+    expect(() => parseStatusChange(payload)).toThrow(PoisonMessageError);
   });
 });

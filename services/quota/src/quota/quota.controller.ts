@@ -24,14 +24,10 @@ export function quotaController(subjects: QuotaSubjects): Type<unknown> {
       await this.quota.decideCreate(parseCreateCommand(payload));
     }
 
+    // A Failed store keeps its slot: it still runs (for its owner to inspect) until it is deleted.
     @EventPattern(subjects.deleted)
     async deleted(@Payload() payload: unknown): Promise<void> {
       await this.quota.release(parseStatusChange(payload), Step.DELETED);
-    }
-
-    @EventPattern(subjects.failed)
-    async failed(@Payload() payload: unknown): Promise<void> {
-      await this.quota.release(parseStatusChange(payload), Step.FAILED);
     }
   }
   return QuotaController;
@@ -47,6 +43,7 @@ export function parseCreateCommand(payload: unknown): CreateStoreCommand {
   ]);
 }
 
+/** The owner names the ledger key whose slot an end frees: without it, the end could only be misfiled. */
 export function parseStatusChange(payload: unknown): StoreStatusChanged {
-  return decodePayload('StoreStatusChanged', () => decode(StoreStatusChangedSchema, payload), ['storeId']);
+  return decodePayload('StoreStatusChanged', () => decode(StoreStatusChangedSchema, payload), ['storeId', 'owner']);
 }

@@ -10,7 +10,22 @@ import {
   timestampFromDate,
 } from '@urumi/contracts';
 import { JetStreamPublisher } from '@urumi/messaging';
-import { decide, Decision, QuotaLimits, release } from './ledger';
+import {
+  concludeOwner,
+  Decision,
+  dropFromPlatform,
+  dropFromSource,
+  Leftovers,
+  leftoversOf,
+  limitsFor,
+  QuotaLimits,
+  Release,
+  releaseOwner,
+  reserveOwner,
+  reservePlatform,
+  reserveSource,
+  sourceOf,
+} from './ledger';
 import { LedgerStore } from './ledger.store';
 import { QuotaSubjects } from './quota.subjects';
 
@@ -21,8 +36,7 @@ export interface QuotaOptions {
 
 export const QUOTA_OPTIONS = Symbol('QUOTA_OPTIONS');
 
-/** What a Deleted or Failed event did to the ledger. */
-export type Release = 'freed' | 'recorded-before-decision' | 'unchanged';
+export type { Release } from './ledger';
 
 /** Decides create commands against the shared ledger, announces each decision, and frees slots. */
 @Injectable()
@@ -37,10 +51,7 @@ export class QuotaService {
 
   /** Safe to repeat: a command already decided gets its first decision again, announced with the same msgId. */
   async decideCreate(command: CreateStoreCommand): Promise<Decision> {
-    const { decision, repeated } = await this.ledger.update((ledger) => {
-      const verdict = decide(ledger, command, this.options.limits, new Date());
-      return { ledger: verdict.ledger, result: { decision: verdict.decision, repeated: verdict.ledger === ledger } };
-    });
+    const { decision, repeated } = await this.decide(command);
     this.logger.log({
       msg: 'Decided store creation',
       storeId: command.storeId,
@@ -56,22 +67,67 @@ export class QuotaService {
 
   /** Safe to repeat: a slot is freed once, however often the store's end is reported. */
   async release(event: StoreStatusChanged, ending: Step.DELETED | Step.FAILED): Promise<Release> {
-    const { storeId } = event;
-    const outcome = await this.ledger.update<Release>((ledger) => {
-      const next = release(ledger, storeId, new Date());
-      if (next === ledger) return { ledger, result: 'unchanged' };
-      return { ledger: next, result: ledger.active[storeId] ? 'freed' : 'recorded-before-decision' };
+    const { storeId, owner } = event;
+    const { outcome, leftovers } = await this.ledger.updateOwner(owner, (record) => {
+      const change = releaseOwner(record, storeId, new Date());
+      return {
+        record: change.record,
+        result: { outcome: change.result, leftovers: leftoversOf(change.record, storeId) },
+      };
     });
+    // Also on a repeat: the process may have stopped between freeing the owner's slot and the platform's.
+    if (leftovers.platform) await this.ledger.updatePlatform((record) => dropFromPlatform(record, storeId));
     if (outcome !== 'unchanged') {
       this.logger.log({
         msg: outcome === 'freed' ? 'Freed quota slot' : 'Store ended before its creation was decided',
         storeId,
-        owner: event.owner,
+        owner,
         step: stepSlug(ending),
         requestId: event.requestId,
       });
     }
     return outcome;
+  }
+
+  /**
+   * Owner first (its record is where the decision is committed), then source, then platform, each by its own
+   * compare-and-set, holding what it reserved; the commit in the owner's record decides, and what a decision other
+   * than approval reserved is given back after it. Limits are never exceeded: a reservation counts from the moment
+   * it is made, so racing commands can only be refused early, never admitted past a cap.
+   */
+  private async decide(command: CreateStoreCommand): Promise<{ decision: Decision; repeated: boolean }> {
+    const { storeId, owner } = command;
+    const limits = limitsFor(this.options.limits, owner);
+    const reservation = await this.ledger.updateOwner(owner, (record) =>
+      reserveOwner(record, command, limits, new Date()),
+    );
+    if (reservation.kind === 'decided') {
+      await this.dropLeftovers(command, reservation.leftovers);
+      return reservation;
+    }
+    const source = sourceOf(command);
+    const refusal =
+      (source
+        ? await this.ledger.updateSource(source, (record) =>
+            reserveSource(record, storeId, limits.maxCreatesPerSourcePerHour, reservation.at),
+          )
+        : undefined) ??
+      (await this.ledger.updatePlatform((record) =>
+        reservePlatform(record, storeId, this.options.limits.platformMaxActiveStores, reservation.at),
+      ));
+    const conclusion = await this.ledger.updateOwner(owner, (record) =>
+      concludeOwner(record, storeId, refusal, new Date()),
+    );
+    await this.dropLeftovers(command, conclusion.leftovers);
+    return conclusion;
+  }
+
+  private async dropLeftovers(command: CreateStoreCommand, leftovers: Leftovers): Promise<void> {
+    const source = sourceOf(command);
+    if (leftovers.source && source) {
+      await this.ledger.updateSource(source, (record) => dropFromSource(record, command.storeId));
+    }
+    if (leftovers.platform) await this.ledger.updatePlatform((record) => dropFromPlatform(record, command.storeId));
   }
 
   private async announce(

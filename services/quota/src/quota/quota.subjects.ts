@@ -4,7 +4,6 @@ import { Step, subjects } from '@urumi/contracts';
 export interface QuotaSubjects {
   readonly createStore: string;
   readonly deleted: string;
-  readonly failed: string;
   readonly decision: (step: Step.APPROVED | Step.REJECTED) => string;
 }
 
@@ -12,7 +11,6 @@ export function quotaSubjects(prefix = ''): QuotaSubjects {
   return {
     createStore: `${prefix}${subjects.createStore}`,
     deleted: `${prefix}${subjects.status(Step.DELETED)}`,
-    failed: `${prefix}${subjects.status(Step.FAILED)}`,
     decision: (step) => `${prefix}${subjects.status(step)}`,
   };
 }

@@ -1,5 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { EngineName, engineNames, storeNameProblem } from '@urumi/contracts';
+import {
+  EngineName,
+  engineNames,
+  STORE_NAME_MAX_LENGTH,
+  STORE_NAME_MIN_LENGTH,
+  STORE_NAME_PATTERN,
+  storeNameProblem,
+} from '@urumi/contracts';
 import { IsIn, IsString, registerDecorator, ValidationArguments } from 'class-validator';
 
 /** The same rule, and the same words, as the console's form (from @urumi/contracts). */
@@ -20,6 +27,9 @@ function IsStoreName(): PropertyDecorator {
 export class CreateStoreDto {
   @ApiProperty({
     example: 'fashion-boutique',
+    minLength: STORE_NAME_MIN_LENGTH,
+    maxLength: STORE_NAME_MAX_LENGTH,
+    pattern: STORE_NAME_PATTERN.source,
     description:
       'a DNS-1123 label of 3–40 characters; becomes the namespace store-<name> and the host <name>.<baseDomain>',
   })

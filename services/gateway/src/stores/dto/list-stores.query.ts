@@ -3,14 +3,29 @@ import { Type } from 'class-transformer';
 import {
   IsInt,
   IsOptional,
-  IsString,
   Max,
   Min,
   Validate,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { parseCursor } from '../../read-model/read-model.service';
+import { Step, stepSlug } from '@urumi/contracts';
 import { stepFromSlug } from '../store.view';
+
+const STEP_SLUGS = Object.values(Step)
+  .filter((step): step is Step => typeof step === 'number' && step !== Step.UNSPECIFIED)
+  .map(stepSlug);
+
+@ValidatorConstraint({ name: 'isPageCursor' })
+class PageCursorConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseCursor(value) !== undefined;
+  }
+  defaultMessage(): string {
+    return 'after must be the next value of a previous page';
+  }
+}
 
 @ValidatorConstraint({ name: 'isStepSlug' })
 class StepSlugConstraint implements ValidatorConstraintInterface {
@@ -23,12 +38,12 @@ class StepSlugConstraint implements ValidatorConstraintInterface {
 }
 
 export class ListStoresQuery {
-  @ApiPropertyOptional({ example: 'ready', description: 'only stores in this step' })
+  @ApiPropertyOptional({ enum: STEP_SLUGS, example: 'ready', description: 'only stores in this step' })
   @IsOptional()
   @Validate(StepSlugConstraint)
   status?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 500 })
+  @ApiPropertyOptional({ type: 'integer', default: 100, minimum: 1, maximum: 500 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be a whole number' })
@@ -38,6 +53,6 @@ export class ListStoresQuery {
 
   @ApiPropertyOptional({ description: 'the `next` value of the previous page' })
   @IsOptional()
-  @IsString({ message: 'after must be the next value of a previous page' })
+  @Validate(PageCursorConstraint)
   after?: string;
 }

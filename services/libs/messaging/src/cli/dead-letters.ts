@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { MsgHdrs, NatsConnection } from 'nats';
+import { randomUUID } from 'node:crypto';
+import { headers as createHeaders, MsgHdrs, NatsConnection, StoredMsg } from 'nats';
 import { DeadLetterHeader, deadLetterSubject } from '../dead-letter';
 import { DEAD_LETTER_STREAM, jetStreamErrorCode } from '../streams';
 
@@ -98,13 +99,22 @@ export async function listDeadLetters(nc: NatsConnection, print: Print, subject?
   return summaries.length;
 }
 
-export async function showDeadLetter(nc: NatsConnection, seq: number, print: Print): Promise<void> {
+async function readDeadLetter(nc: NatsConnection, seq: number): Promise<StoredMsg> {
   const jsm = await nc.jetstreamManager();
-  const stored = await jsm.streams.getMessage(DEAD_LETTER_STREAM.name, { seq }).catch((error: unknown) => {
+  return jsm.streams.getMessage(DEAD_LETTER_STREAM.name, { seq }).catch((error: unknown) => {
     if (jetStreamErrorCode(error) === NO_MESSAGE_FOUND)
       throw new Error(`${DEAD_LETTER_STREAM.name} has no message ${seq}`);
     return explainMissingStream(error);
   });
+}
+
+/** The original's own headers: everything but the dead-letter facts. */
+function originalHeaders(stored: StoredMsg): [string, string[]][] {
+  return [...(stored.header ?? [])].filter(([name]) => !Object.values<string>(DeadLetterHeader).includes(name));
+}
+
+export async function showDeadLetter(nc: NatsConnection, seq: number, print: Print): Promise<void> {
+  const stored = await readDeadLetter(nc, seq);
   const summary = summarise(stored.seq, stored.time, stored.subject, stored.header);
   const field = (name: string, value: string) => print(`${name.padEnd(12)}${value}`);
   field('sequence', String(summary.seq));
@@ -113,7 +123,7 @@ export async function showDeadLetter(nc: NatsConnection, seq: number, print: Pri
   field('reason', summary.reason);
   field('deliveries', summary.deliveries);
   field('original', `${summary.stream}#${summary.originalSeq} (consumer ${summary.consumer}, msgId ${summary.msgId})`);
-  const others = [...(stored.header ?? [])].filter(([name]) => !Object.values<string>(DeadLetterHeader).includes(name));
+  const others = originalHeaders(stored);
   if (others.length) print('headers');
   for (const [name, values] of others) for (const value of values) print(`  ${name}: ${value}`);
   print(`payload (${stored.data.length} bytes)`);
@@ -139,6 +149,22 @@ function prettyPayload(data: Uint8Array): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * Publishes a dead letter's original message again, payload and headers as they were, to its original
+ * subject, under a fresh msgId (the original's is inside the stream's duplicate window, or may be). The
+ * dead letter stays: purge it once the replay has done its work.
+ */
+export async function replayDeadLetter(nc: NatsConnection, seq: number, print: Print): Promise<{ seq: number }> {
+  const stored = await readDeadLetter(nc, seq);
+  const { subject } = summarise(stored.seq, stored.time, stored.subject, stored.header);
+  const headers = createHeaders();
+  for (const [name, values] of originalHeaders(stored)) for (const value of values) headers.append(name, value);
+  const msgID = `replay:${seq}:${randomUUID()}`;
+  const ack = await nc.jetstream().publish(subject, stored.data, { msgID, headers });
+  print(`replayed dead letter ${seq} to ${subject}: ${ack.stream}#${ack.seq} (msgId ${msgID})`);
+  return { seq: ack.seq };
 }
 
 export async function purgeDeadLetters(nc: NatsConnection, print: Print, subject?: string): Promise<number> {

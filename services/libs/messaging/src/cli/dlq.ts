@@ -2,12 +2,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from 'nats';
 import { natsSettingsFromEnv } from '../settings';
-import { listDeadLetters, purgeDeadLetters, resolveNatsUrl, showDeadLetter } from './dead-letters';
+import { listDeadLetters, purgeDeadLetters, replayDeadLetter, resolveNatsUrl, showDeadLetter } from './dead-letters';
 
 const USAGE = `Inspect the DEADLETTER stream.
 
   npm run dlq -- list [--subject <original subject>]    one line per dead-lettered message
   npm run dlq -- show <seq>                             its facts, headers and payload
+  npm run dlq -- replay <seq>                           publish its original message again, to its original
+                                                        subject, with a fresh msgId (the dead letter stays)
   npm run dlq -- purge [--subject <original subject>]   delete them (all, or one subject's)
 
   --server <url>   NATS URL (default: $NATS_URL, then .sandbox/nats-url)
@@ -25,11 +27,11 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const seq = Number(argument);
-  if (command === 'show' && !(Number.isInteger(seq) && seq > 0)) {
-    console.error(`show needs a message sequence number, not "${argument ?? ''}"`);
+  if ((command === 'show' || command === 'replay') && !(Number.isInteger(seq) && seq > 0)) {
+    console.error(`${command} needs a message sequence number, not "${argument ?? ''}"`);
     return 2;
   }
-  if (!['list', 'show', 'purge'].includes(command)) {
+  if (!['list', 'show', 'replay', 'purge'].includes(command)) {
     console.error(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
@@ -41,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'list') await listDeadLetters(nc, print, values.subject);
     else if (command === 'show') await showDeadLetter(nc, seq, print);
+    else if (command === 'replay') await replayDeadLetter(nc, seq, print);
     else await purgeDeadLetters(nc, print, values.subject);
     return 0;
   } finally {

@@ -1,0 +1,172 @@
+import { buckets, CreateStoreCommandSchema, create, encode, Engine, subjects, timestampNow } from '@urumi/contracts';
+import { KeyValueBuckets } from '@urumi/messaging';
+import { eventually, testSandbox } from '@urumi/sandbox';
+import { randomUUID } from 'node:crypto';
+import { connect, headers, NatsConnection } from 'nats';
+import request from 'supertest';
+import { bodyFingerprint, IdempotencyStore, idempotencyStoreKey, idempotentRequestOf } from '../src/idempotency';
+import { DEFAULT_IDEMPOTENCY_TTL_MS, DEFAULT_PENDING_TIMEOUT_MS } from '../src/idempotency/idempotency.options';
+import { StoreRepository } from '../src/read-model/store.repository';
+import { StoresService } from '../src/stores/stores.service';
+import { bearer, Harness, startGateway, uniqueStoreName } from './gateway-harness';
+import { StallingProxy } from './stalling-proxy';
+import { createCommandsFor } from './stores-stream';
+
+jest.setTimeout(90_000);
+
+const STORES_PATH = '/api/v1/stores';
+
+/** What a 202 or 503 to a create means, against real NATS: an accepted request is one store, a refused one none. */
+describe(`${StoresService.name} accepting a create`, () => {
+  let nc: NatsConnection;
+  let proxy: StallingProxy | undefined;
+  const gateways: Harness[] = [];
+
+  beforeAll(async () => {
+    nc = await connect({ servers: await testSandbox().natsUrl() });
+  });
+
+  afterEach(async () => {
+    proxy?.release();
+    await Promise.all(gateways.splice(0).map((gateway) => gateway.close()));
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+  });
+
+  async function gatewayBehindProxy(): Promise<{ sut: Harness; proxy: StallingProxy }> {
+    proxy = await StallingProxy.start(await testSandbox().natsUrl());
+    const sut = await startGateway({ NATS_URL: proxy.url });
+    gateways.push(sut);
+    return { sut, proxy };
+  }
+
+  describe('when JetStream stores the command but its ack is lost', () => {
+    it('sends it again with the same msgId and answers 202 for the one store', async () => {
+      const { sut, proxy } = await gatewayBehindProxy();
+      let sends = 0;
+      // The first ack is held back until the gateway sends the command again (its first wait timed out).
+      proxy.whenClientSends(/HPUB store\.cmd\.create /, () => {
+        sends++;
+        if (sends === 1) proxy.hold();
+        else proxy.release();
+      });
+      const name = uniqueStoreName();
+
+      const res = await request(sut.app.getHttpServer())
+        .post(STORES_PATH)
+        .set(bearer('alice'))
+        .send({ name, engine: 'medusa' });
+
+      expect(res.status).toBe(202);
+      expect(sends).toBe(2);
+      expect((await createCommandsFor(nc, name)).map((command) => command.storeId)).toEqual([res.body.id]);
+      const mine = await request(sut.app.getHttpServer()).get(STORES_PATH).set(bearer('alice'));
+      expect(mine.body.items.filter((store: { name: string }) => store.name === name)).toEqual([
+        expect.objectContaining({ id: res.body.id, step: 'queued' }),
+      ]);
+    });
+
+    it('answers 503 while in doubt, keeps the name for that store, and a retry with the key gets it', async () => {
+      const { sut, proxy } = await gatewayBehindProxy();
+      let stalled = true;
+      proxy.whenClientSends(/HPUB store\.cmd\.create /, () => {
+        if (stalled) proxy.hold();
+      });
+      const name = uniqueStoreName();
+      const create = () =>
+        request(sut.app.getHttpServer())
+          .post(STORES_PATH)
+          .set(bearer('alice'))
+          .set('Idempotency-Key', `in-doubt-${name}`)
+          .send({ name, engine: 'medusa' });
+
+      const inDoubt = await create();
+      stalled = false;
+      proxy.release();
+      const retry = await create();
+
+      expect(inDoubt.status).toBe(503);
+      expect(inDoubt.body.message).toBe(
+        'the platform could not confirm the request (event bus not answering); retry with the same Idempotency-Key',
+      );
+      expect(retry.status).toBe(202);
+      const commands = await createCommandsFor(nc, name);
+      expect(commands.map((command) => command.storeId)).toEqual([retry.body.id]);
+      const bobs = await request(sut.app.getHttpServer())
+        .post(STORES_PATH)
+        .set(bearer('bob'))
+        .send({ name, engine: 'medusa' });
+      expect(bobs.status).toBe(409);
+    });
+  });
+
+  describe('after a gateway died in the middle of a create', () => {
+    it.each([
+      ['after publishing the command', true],
+      ['before publishing the command', false],
+    ])('gives the retry with the same Idempotency-Key the store it started (%s)', async (_case, published) => {
+      const name = uniqueStoreName();
+      const key = `crashed-${name}`;
+      const body = { name, engine: 'medusa' };
+      const storeId = randomUUID();
+      const kvBuckets = new KeyValueBuckets(nc);
+      const storeKey = idempotencyStoreKey('alice', 'POST', STORES_PATH, key);
+      const fingerprint = bodyFingerprint(body);
+      // What the dying gateway left: its claim on the key (from long enough ago to be taken over), …
+      const idempotency = await IdempotencyStore.open(kvBuckets, buckets.idempotency, {
+        ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
+        pendingTimeoutMs: DEFAULT_PENDING_TIMEOUT_MS,
+      });
+      const startedAt = Date.now() - DEFAULT_PENDING_TIMEOUT_MS - 1_000;
+      const clock = jest.spyOn(Date, 'now').mockReturnValue(startedAt);
+      const claim = await idempotency.claim(storeKey, fingerprint).finally(() => clock.mockRestore());
+      expect(claim.kind).toBe('claimed');
+      // … the name reserved for its store, …
+      const reserved = await new StoreRepository(kvBuckets).reserveName(
+        name,
+        storeId,
+        () => false,
+        idempotentRequestOf(storeKey, fingerprint),
+      );
+      expect(reserved).toBe(storeId);
+      // … and perhaps its command, in the stream.
+      if (published) {
+        const command = create(CreateStoreCommandSchema, {
+          storeId,
+          name,
+          engine: Engine.MEDUSA,
+          owner: 'alice',
+          requestedAt: timestampNow(),
+        });
+        const h = headers();
+        h.set('Nats-Msg-Id', `create:${storeId}`);
+        await nc
+          .jetstream()
+          .publish(subjects.createStore, JSON.stringify(encode(CreateStoreCommandSchema, command)), { headers: h });
+      }
+      const sut = await startGateway();
+      gateways.push(sut);
+      const retry = () =>
+        request(sut.app.getHttpServer()).post(STORES_PATH).set(bearer('alice')).set('Idempotency-Key', key).send(body);
+
+      const first = await retry();
+      const again = await retry();
+
+      expect(first.status).toBe(202);
+      expect(first.body).toMatchObject({ id: storeId, name, owner: 'alice' });
+      expect(again.status).toBe(202);
+      expect(again.body.id).toBe(storeId);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect((await createCommandsFor(nc, name)).map((command) => command.storeId)).toEqual([storeId]);
+      await eventually(async () =>
+        expect(
+          (await request(sut.app.getHttpServer()).get(`${STORES_PATH}/${storeId}`).set(bearer('alice'))).status,
+        ).toBe(200),
+      );
+    });
+  });
+});

@@ -2,6 +2,8 @@ import { Controller, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MicroserviceOptions, Payload } from '@nestjs/microservices';
 import {
+  DeadLetterHeader,
+  deadLetterSubject,
   defineStream,
   durableName,
   JetStreamPublisher,
@@ -314,15 +316,40 @@ describe("the platform chart's NATS", () => {
         30_000,
         250,
       );
-      // A command quota cannot read: dead-lettered (by quota, into the stream it may feed), not lost.
+      // A command nobody can read: dead-lettered once (by quota or by the gateway's projector, which reads all of
+      // store.>), into the stream each may feed, and not lost.
       await as('gateway', async (gateway) => {
         await gateway.jetstream().publish(subjects.createStore, 'not a command', { msgID: `poison-${name}` });
-        const manager = await jsm(gateway);
-        await eventually(
-          async () => expect((await manager.streams.info('DEADLETTER')).state.messages).toBeGreaterThan(0),
+      });
+      await as('admin', async (admin) => {
+        const deadLetters = async () => {
+          const reader = await admin
+            .jetstream()
+            .consumers.get('DEADLETTER', { filterSubjects: deadLetterSubject(subjects.createStore) });
+          const found = [];
+          for await (const message of await reader.fetch({ max_messages: 100, expires: 1_000 })) {
+            if (message.headers?.get(DeadLetterHeader.msgId) === `poison-${name}`) found.push(message);
+            if (message.info.pending === 0) break;
+          }
+          return found;
+        };
+        const dead = await eventually(
+          async () => {
+            const found = await deadLetters();
+            // Once, whichever consumer gave up first: a dead letter's id is the stream and sequence it came from.
+            expect(found).toHaveLength(1);
+            expect([durableName('quota', subjects.createStore), durableName('gateway', 'store.>')]).toContain(
+              found[0]!.headers!.get(DeadLetterHeader.consumer),
+            );
+            return found;
+          },
           30_000,
           250,
         );
+        for (const message of dead) {
+          expect(message.string()).toBe('not a command');
+          expect(message.headers!.get(DeadLetterHeader.reason)).toBe('poison message: the payload is not UTF-8 JSON');
+        }
       });
       // The audit trail pages under the gateway's grants: the newest entry is the refused tenant's create.
       const audit = await fetch(`${gatewayUrl}/api/v1/audit?limit=1`, {

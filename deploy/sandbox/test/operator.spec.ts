@@ -1,5 +1,7 @@
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, KV, StringCodec } from 'nats';
 import { CommandError } from '../src/exec';
@@ -70,6 +72,8 @@ describe('the store operator (provisioner and cleanup)', () => {
       SWEEP_SECONDS: '2',
       ORPHAN_GRACE_SECONDS: '0',
       TEARDOWN_STUCK_SECONDS: '20',
+      // A release a crash left pending is recovered after this long (production: 30 s).
+      HELM_STALE_LOCK_SECONDS: '3',
     },
     output: (line) => logs.push(line),
   });
@@ -333,12 +337,19 @@ describe('the store operator (provisioner and cleanup)', () => {
   it('a provisioner killed (SIGKILL) at random moments during 20 creations converges: all Ready, one of everything', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `crash-${i}`);
     const ids = await Promise.all(names.map((name) => create('sam', name)));
+    let firstRelaunchAt = -1;
     for (let kill = 0; kill < 4; kill++) {
       await sleep(200 + Math.random() * 1500);
       await sut.kill('provisioner');
+      if (firstRelaunchAt < 0) firstRelaunchAt = logs.length;
       await sut.launch('provisioner');
     }
     for (const id of ids) await untilStep('sam', id, 'ready', 120_000);
+    // Provisioners started after a crash did the work: they took stores to Ready that the killed ones had not.
+    const readyLines = logs.filter((line) => line.startsWith('[provisioner]') && line.includes('"msg":"Store ready"'));
+    const readyAfterACrash = readyLines.filter((line) => logs.indexOf(line) >= firstRelaunchAt);
+    expect(readyAfterACrash.length).toBeGreaterThan(0);
+    for (const name of names) expect(readyLines.some((line) => line.includes(`"store":"${name}"`))).toBe(true);
     const namespaces = await kubeJson<KubeList<{ metadata: { name: string } }>>(
       'get',
       'namespace',
@@ -498,6 +509,70 @@ describe('the store operator (provisioner and cleanup)', () => {
         expect((await kubectl('get', 'deployment', deploymentName, '-n', ns, '-o', 'name')).trim()).toBe(
           `deployment.apps/${deploymentName}`,
         );
+      });
+
+      it('whose Helm release a crash left locked (pending-upgrade) is recovered, and its workload reinstalled', async () => {
+        // What a helm killed mid-upgrade leaves behind: a newer release record, pending-upgrade, that locks the release.
+        const records = await kubeJson<{ items: V1ConfigMap[] }>(
+          'get',
+          'configmap',
+          '-n',
+          ns,
+          '-l',
+          'owner=helm,name=store',
+        );
+        const latest = records.items.sort(
+          (a, b) => Number(b.metadata!.labels!['version']) - Number(a.metadata!.labels!['version']),
+        )[0]!;
+        const release = JSON.parse(gunzipSync(Buffer.from(latest.data!['release']!, 'base64')).toString()) as {
+          version: number;
+          info: { status: string };
+        };
+        const version = release.version + 1;
+        const pending = { ...release, version, info: { ...release.info, status: 'pending-upgrade' } };
+        await sandbox.kubectl(
+          ['apply', '-n', ns, '-f', '-'],
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: {
+              name: `sh.helm.release.v1.store.v${version}`,
+              labels: { ...latest.metadata!.labels, status: 'pending-upgrade', version: String(version) },
+            },
+            data: { release: gzipSync(JSON.stringify(pending)).toString('base64') },
+          }),
+        );
+        const [deployment] = (await kubectl('get', 'deployment', '-n', ns, '-o', 'name')).trim().split('\n');
+
+        await kubectl('delete', deployment!, '-n', ns, '--wait=true');
+
+        await eventually(
+          async () => {
+            const { Degraded, Ready } = await conditionsOf(name);
+            expect([Degraded?.status, Ready?.status]).toEqual(['False', 'True']);
+            expect((await kubectl('get', deployment!, '-n', ns, '-o', 'name')).trim()).toBe(deployment);
+          },
+          120_000,
+          500,
+        );
+        const after = await kubeJson<{ items: V1ConfigMap[] }>(
+          'get',
+          'configmap',
+          '-n',
+          ns,
+          '-l',
+          'owner=helm,name=store',
+        );
+        const newest = after.items
+          .map((record) => ({
+            version: Number(record.metadata!.labels!['version']),
+            status: record.metadata!.labels!['status'],
+          }))
+          .sort((a, b) => b.version - a.version)[0]!;
+        // Rolled back past the interrupted upgrade, then upgraded again.
+        expect(newest.version).toBeGreaterThan(version);
+        expect(newest.status).toBe('deployed');
+        expect(logs.join('\n')).toMatch(new RegExp(`Recovering a locked Helm release.*${ns}.*pending-upgrade`));
       });
 
       it('whose lifecycle mark is gone (expired) is really torn down when deleted', async () => {

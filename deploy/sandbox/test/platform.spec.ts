@@ -24,13 +24,16 @@ interface StoreView {
  */
 describe(Platform.name, () => {
   const sandbox = testSandbox();
+  const logs: string[] = [];
   const sut = new Platform(sandbox, {
     users,
     // The front half only: operator.spec.ts runs the provisioner and cleanup, one of each per sandbox.
     services: ['gateway', 'quota'],
     // Limits out of the way: quota's rules have tests of their own.
     env: { LOG_LEVEL: 'warn', QUOTA_MAX_CREATES_PER_SOURCE_PER_HOUR: '100000', QUOTA_MAX_ACTIVE_STORES: '100000' },
-    output: () => undefined,
+    // Quota's decisions, to tell which process made them.
+    serviceEnv: { quota: { LOG_LEVEL: 'info' } },
+    output: (line) => logs.push(line),
   });
   let gatewayUrl = '';
 
@@ -87,8 +90,20 @@ describe(Platform.name, () => {
     expect(status).toBe(202);
     expect((await api('dave', 'GET', `/api/v1/stores/${body.id}`)).body.step).toBe('queued');
 
+    const relaunchedAt = logs.length;
     await sut.launch('quota');
     await stepOf('dave', body.id, 'approved');
+
+    // The process started after the crash decided it: the killed one never saw the command.
+    const decisions = logs.filter((line) => line.startsWith('[quota]') && line.includes(body.id));
+    expect(decisions).toHaveLength(1);
+    expect(logs.indexOf(decisions[0]!)).toBeGreaterThanOrEqual(relaunchedAt);
+    expect(JSON.parse(decisions[0]!.slice('[quota] '.length))).toMatchObject({
+      msg: 'Decided store creation',
+      storeId: body.id,
+      decision: 'approved',
+      repeated: false,
+    });
   });
 
   it('keeps accepting and deciding after the NATS server restarts', async () => {

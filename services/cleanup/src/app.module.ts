@@ -1,7 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { streams } from '@urumi/contracts';
-import { KubeClients, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
-import { defineStream, KeyValueBuckets, MessagingHealthIndicator, MessagingModule } from '@urumi/messaging';
+import { Helm, KubeClients } from '@urumi/kube';
+import {
+  defineStream,
+  KeyValueBuckets,
+  MessagingHealthIndicator,
+  MessagingModule,
+  StoreEventPublisher,
+  StoreLifecycle,
+} from '@urumi/messaging';
 import { OperationsModule } from '@urumi/runtime';
 import { CLEANUP_CONFIG, type CleanupConfig, STORE_CACHE, STORE_LIFECYCLE } from './config';
 import { OrphanSweep } from './orphan-sweep';
@@ -21,6 +28,7 @@ export class AppModule {
       providers: [
         { provide: CLEANUP_CONFIG, useValue: config },
         { provide: KubeClients, useValue: kube },
+        { provide: Helm, useValue: new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'] }) },
         {
           provide: STORE_LIFECYCLE,
           inject: [KeyValueBuckets],

@@ -24,16 +24,14 @@ const RELEASE = 'store';
 @Injectable()
 export class OrphanSweep implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OrphanSweep.name);
-  private readonly helm: Helm;
   private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(CLEANUP_CONFIG) private readonly config: CleanupConfig,
     @Inject(KubeClients) private readonly kube: KubeClients,
+    @Inject(Helm) private readonly helm: Helm,
     @Inject(STORE_CACHE) private readonly stores: StoreCache,
-  ) {
-    this.helm = new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'] });
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(

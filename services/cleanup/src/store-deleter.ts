@@ -1,8 +1,8 @@
 import { Controller, Inject, Injectable, Logger, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { decode, DeleteStoreCommand, DeleteStoreCommandSchema, Step, subjects } from '@urumi/contracts';
-import { deleteStore, KubeClients, readStore, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
-import { decodePayload, JetStreamErrorFilter } from '@urumi/messaging';
+import { deleteStore, KubeClients, readStore } from '@urumi/kube';
+import { decodePayload, JetStreamErrorFilter, StoreEventPublisher, StoreLifecycle } from '@urumi/messaging';
 import { STORE_LIFECYCLE } from './config';
 
 /**
@@ -32,7 +32,7 @@ export class StoreDeleter {
       return 'deleting';
     }
     // No Store of its own (never provisioned, its approval dead-lettered, or torn down already): it is gone.
-    await this.events.publishRaw({ storeId, name, owner, requestId }, { step: Step.DELETED });
+    await this.events.publish({ storeId, name, owner, requestId }, { step: Step.DELETED });
     this.logger.log({ msg: 'Store withdrawn before provisioning', store: name, storeId, requestId });
     return 'withdrawn';
   }

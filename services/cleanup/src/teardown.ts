@@ -14,12 +14,14 @@ import {
   STORE,
   Store,
   STORE_FINALIZER,
-  StoreEventPublisher,
+  storeConditions,
+  storeIdentity,
   storeInformer,
   updateStoreStatus,
   withCondition,
   WorkQueue,
 } from '@urumi/kube';
+import { StoreEventPublisher } from '@urumi/messaging';
 import { CLEANUP_CONFIG, type CleanupConfig } from './config';
 import type { StoreCache } from './orphan-sweep';
 
@@ -39,16 +41,15 @@ const STUCK_POLL_MS = 5_000;
 export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, StoreCache {
   private readonly logger = new Logger(Teardown.name);
   private readonly queue: WorkQueue;
-  private readonly helm: Helm;
   private readonly stores: ResilientInformer<Store>;
   private stuckTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(CLEANUP_CONFIG) private readonly config: CleanupConfig,
     @Inject(KubeClients) private readonly kube: KubeClients,
+    @Inject(Helm) private readonly helm: Helm,
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
   ) {
-    this.helm = new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'] });
     this.queue = new WorkQueue((name) => this.teardown(name), {
       workers: config.workers,
       baseDelayMs: 1_000,
@@ -131,7 +132,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
     }
 
     // Reported before the finalizer goes: a crash in between repeats the event (deduplicated), never loses it.
-    await this.events.publish(store, { step: Step.DELETED });
+    await this.events.publish(storeIdentity(store), { step: Step.DELETED }, storeConditions(store));
     await this.kube.objects.patch(
       {
         apiVersion: STORE.apiVersion,

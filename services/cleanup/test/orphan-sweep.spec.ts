@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
-import { createStore, KubeClients, labels, STORE, Store } from '@urumi/kube';
+import { createStore, Helm, KubeClients, labels, STORE, Store } from '@urumi/kube';
 import { testSandbox } from '@urumi/sandbox';
 import { cleanupConfigFromEnv } from '../src/config';
 import { OrphanSweep, StoreCache } from '../src/orphan-sweep';
@@ -41,8 +41,9 @@ describe(OrphanSweep.name, () => {
     ).trim() === `${namespace}:`;
   const sweepWith = (cache: StoreCache) =>
     new OrphanSweep(
-      cleanupConfigFromEnv({ HELM_BINARY: helm, ORPHAN_GRACE_SECONDS: String(GRACE_SECONDS) }),
+      cleanupConfigFromEnv({ ORPHAN_GRACE_SECONDS: String(GRACE_SECONDS) }),
       kube,
+      new Helm({ binary: helm, kubeconfig: sandbox.kubeconfig }),
       cache,
     );
   /** Synced, yet it has not seen the Stores made since it stalled. */
@@ -51,7 +52,6 @@ describe(OrphanSweep.name, () => {
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
-    process.env['KUBECONFIG'] = sandbox.kubeconfig;
     kube = KubeClients.fromEnvironment({ KUBECONFIG: sandbox.kubeconfig });
     helm = await sandbox.binary('helm');
     await sandbox.kubectl(['apply', '--server-side', '-f', join(__dirname, '../../../charts/platform/crds')]);

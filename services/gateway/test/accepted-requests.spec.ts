@@ -1,15 +1,15 @@
 import { buckets, CreateStoreCommandSchema, create, encode, Engine, subjects, timestampNow } from '@urumi/contracts';
 import { KeyValueBuckets } from '@urumi/messaging';
-import { eventually, testSandbox } from '@urumi/sandbox';
+import { eventually } from '@urumi/sandbox';
 import { randomUUID } from 'node:crypto';
-import { connect, headers, NatsConnection } from 'nats';
+import { headers } from 'nats';
 import request from 'supertest';
 import { bodyFingerprint, IdempotencyStore, idempotencyStoreKey, idempotentRequestOf } from '../src/idempotency';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, DEFAULT_PENDING_TIMEOUT_MS } from '../src/idempotency/idempotency.options';
 import { StoreRepository } from '../src/read-model/store.repository';
 import { StoresService } from '../src/stores/stores.service';
-import { bearer, Harness, startGateway, uniqueStoreName } from './gateway-harness';
-import { StallingProxy } from './stalling-proxy';
+import { bearer, uniqueStoreName } from './gateway-harness';
+import { gatewaysPerTest } from './stalling-proxy';
 import { createCommandsFor } from './stores-stream';
 
 jest.setTimeout(90_000);
@@ -18,31 +18,9 @@ const STORES_PATH = '/api/v1/stores';
 
 /** What a 202 or 503 to a create means, against real NATS: an accepted request is one store, a refused one none. */
 describe(`${StoresService.name} accepting a create`, () => {
-  let nc: NatsConnection;
-  let proxy: StallingProxy | undefined;
-  const gateways: Harness[] = [];
-
-  beforeAll(async () => {
-    nc = await connect({ servers: await testSandbox().natsUrl() });
-  });
-
-  afterEach(async () => {
-    proxy?.release();
-    await Promise.all(gateways.splice(0).map((gateway) => gateway.close()));
-    await proxy?.close();
-    proxy = undefined;
-  });
-
-  afterAll(async () => {
-    await nc?.close();
-  });
-
-  async function gatewayBehindProxy(): Promise<{ sut: Harness; proxy: StallingProxy }> {
-    proxy = await StallingProxy.start(await testSandbox().natsUrl());
-    const sut = await startGateway({ NATS_URL: proxy.url });
-    gateways.push(sut);
-    return { sut, proxy };
-  }
+  const fixture = gatewaysPerTest();
+  const nats = () => fixture.nats();
+  const gatewayBehindProxy = () => fixture.behindProxy();
 
   describe('when JetStream stores the command but its ack is lost', () => {
     it('sends it again with the same msgId and answers 202 for the one store', async () => {
@@ -63,7 +41,7 @@ describe(`${StoresService.name} accepting a create`, () => {
 
       expect(res.status).toBe(202);
       expect(sends).toBe(2);
-      expect((await createCommandsFor(nc, name)).map((command) => command.storeId)).toEqual([res.body.id]);
+      expect((await createCommandsFor(nats(), name)).map((command) => command.storeId)).toEqual([res.body.id]);
       const mine = await request(sut.app.getHttpServer()).get(STORES_PATH).set(bearer('alice'));
       expect(mine.body.items.filter((store: { name: string }) => store.name === name)).toEqual([
         expect.objectContaining({ id: res.body.id, step: 'queued' }),
@@ -94,7 +72,7 @@ describe(`${StoresService.name} accepting a create`, () => {
         'the platform could not confirm the request (event bus not answering); retry with the same Idempotency-Key',
       );
       expect(retry.status).toBe(202);
-      const commands = await createCommandsFor(nc, name);
+      const commands = await createCommandsFor(nats(), name);
       expect(commands.map((command) => command.storeId)).toEqual([retry.body.id]);
       const bobs = await request(sut.app.getHttpServer())
         .post(STORES_PATH)
@@ -113,7 +91,7 @@ describe(`${StoresService.name} accepting a create`, () => {
       const key = `crashed-${name}`;
       const body = { name, engine: 'medusa' };
       const storeId = randomUUID();
-      const kvBuckets = new KeyValueBuckets(nc);
+      const kvBuckets = new KeyValueBuckets(nats());
       const storeKey = idempotencyStoreKey('alice', 'POST', STORES_PATH, key);
       const fingerprint = bodyFingerprint(body);
       // What the dying gateway left: its claim on the key (from long enough ago to be taken over), …
@@ -144,12 +122,11 @@ describe(`${StoresService.name} accepting a create`, () => {
         });
         const h = headers();
         h.set('Nats-Msg-Id', `create:${storeId}`);
-        await nc
+        await nats()
           .jetstream()
           .publish(subjects.createStore, JSON.stringify(encode(CreateStoreCommandSchema, command)), { headers: h });
       }
-      const sut = await startGateway();
-      gateways.push(sut);
+      const sut = await fixture.gateway();
       const retry = () =>
         request(sut.app.getHttpServer()).post(STORES_PATH).set(bearer('alice')).set('Idempotency-Key', key).send(body);
 
@@ -161,7 +138,7 @@ describe(`${StoresService.name} accepting a create`, () => {
       expect(again.status).toBe(202);
       expect(again.body.id).toBe(storeId);
       expect(again.headers['idempotent-replayed']).toBe('true');
-      expect((await createCommandsFor(nc, name)).map((command) => command.storeId)).toEqual([storeId]);
+      expect((await createCommandsFor(nats(), name)).map((command) => command.storeId)).toEqual([storeId]);
       await eventually(async () =>
         expect(
           (await request(sut.app.getHttpServer()).get(`${STORES_PATH}/${storeId}`).set(bearer('alice'))).status,

@@ -12,7 +12,7 @@ import { liveConfigFromEnv } from '../src/live/live.config';
 import { LiveStatusServer } from '../src/live/live-status.server';
 import type { ReadModel, StoreListener } from '../src/read-model/read-model.service';
 import type { StoreChange } from '../src/read-model/store.repository';
-import type { StoreViews } from '../src/stores/store-views';
+import type { StoreViewCache } from '../src/stores/store-view.cache';
 import { throttlingConfigFromEnv } from '../src/throttling';
 import { closed, connectLive, opened } from './live-client';
 
@@ -42,7 +42,7 @@ describe(`${LiveStatusServer.name} backpressure`, () => {
         return () => listeners.delete(listener);
       },
     } as unknown as ReadModel;
-    const views = { of: (store: { id: string }) => ({ id: store.id, padding: PADDING }) } as unknown as StoreViews;
+    const views = { of: (store: { id: string }) => ({ id: store.id, padding: PADDING }) } as unknown as StoreViewCache;
     const authenticator = {
       authenticate: async () => ({ name: 'alice', role: 'tenant' }),
       onCredentialsChanged: () => () => undefined,

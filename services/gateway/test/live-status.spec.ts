@@ -103,8 +103,14 @@ describe('live status WebSocket', () => {
 
     await until(() => alice.messages.find((m) => m.store?.id === created.id && m.store.step === 'approved'));
     await until(() => admin.messages.find((m) => m.store?.id === created.id && m.store.step === 'approved'));
-    // Give bob's socket the same time to (wrongly) receive it.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A change of bob's own, made after alice saw hers: once it reaches bob, hers would have too.
+    const marker = (
+      await request(sut.app.getHttpServer())
+        .post('/api/v1/stores')
+        .set(bearer('bob'))
+        .send({ name: uniqueStoreName(), engine: 'medusa' })
+    ).body as { id: string };
+    await until(() => bob.messages.find((m) => m.store?.id === marker.id));
     expect(bob.messages.some((m) => m.store?.id === created.id)).toBe(false);
     expect(alice.messages.find((m) => m.store?.id === created.id)?.store?.owner).toBe('alice');
   });

@@ -1,11 +1,10 @@
 import { Step, streams } from '@urumi/contracts';
 import { durableName } from '@urumi/messaging';
-import { eventually, testSandbox } from '@urumi/sandbox';
-import { connect, NatsConnection } from 'nats';
+import { eventually } from '@urumi/sandbox';
 import request from 'supertest';
 import { ReadModel } from '../src/read-model/read-model.service';
-import { bearer, Harness, startGateway, uniqueStoreName, User } from './gateway-harness';
-import { StallingProxy } from './stalling-proxy';
+import { bearer, Harness, uniqueStoreName, User } from './gateway-harness';
+import { gatewaysPerTest } from './stalling-proxy';
 import { publishStatus, StoreRef } from './stores-stream';
 
 jest.setTimeout(90_000);
@@ -16,30 +15,8 @@ const PROVISIONED_HISTORY = ['queued', 'approved', 'namespace-ready', 'secrets-r
 
 /** The read model as the API serves it, fed by the real STORES stream and the real KV bucket. */
 describe(ReadModel.name, () => {
-  let nc: NatsConnection;
-  let proxy: StallingProxy | undefined;
-  const gateways: Harness[] = [];
-
-  beforeAll(async () => {
-    nc = await connect({ servers: await testSandbox().natsUrl() });
-  });
-
-  afterEach(async () => {
-    proxy?.release();
-    await Promise.all(gateways.splice(0).map((gateway) => gateway.close()));
-    await proxy?.close();
-    proxy = undefined;
-  });
-
-  afterAll(async () => {
-    await nc?.close();
-  });
-
-  async function gateway(env: Record<string, string> = {}): Promise<Harness> {
-    const started = await startGateway(env);
-    gateways.push(started);
-    return started;
-  }
+  const fixture = gatewaysPerTest();
+  const gateway = fixture.gateway;
 
   async function createStore(sut: Harness, user: User = 'alice'): Promise<StoreRef> {
     const res = await request(sut.app.getHttpServer())
@@ -60,11 +37,10 @@ describe(ReadModel.name, () => {
 
   describe('with two gateways sharing the projector’s durable consumer', () => {
     it('ends in the state of the events in stream order, though one replica applies its event late', async () => {
-      proxy = await StallingProxy.start(await testSandbox().natsUrl());
-      const late = await gateway({ NATS_URL: proxy.url });
+      const { sut: late, proxy } = await fixture.behindProxy();
       const prompt = await gateway();
       const store = await createStore(prompt);
-      const jsm = await nc.jetstreamManager();
+      const jsm = await fixture.nats().jetstreamManager();
       const durable = durableName('gateway', 'store.>');
       const settled = async () => {
         const consumer = await jsm.consumers.info(streams.stores.name, durable);
@@ -74,12 +50,12 @@ describe(ReadModel.name, () => {
 
       // The late replica is handed an event it only sees after the other has applied every later one.
       proxy.hold();
-      for (const step of PROVISIONING) await publishStatus(nc, store, step);
+      for (const step of PROVISIONING) await publishStatus(fixture.nats(), store, step);
       await eventually(async () => {
         const consumer = await jsm.consumers.info(streams.stores.name, durable);
         expect(consumer.num_pending).toBe(0);
         expect(consumer.num_ack_pending).toBe(1);
-        expect(proxy?.held()).toMatch(/MSG store\.status\.[a-z-]+ /);
+        expect(proxy.held()).toMatch(/MSG store\.status\.[a-z-]+ /);
       }, 20_000);
       expect(await shown(prompt, store.id)).not.toEqual({ step: 'ready', history: PROVISIONED_HISTORY });
       proxy.release();
@@ -98,13 +74,13 @@ describe(ReadModel.name, () => {
     it('keeps a Ready store Ready', async () => {
       const sut = await gateway();
       const store = await createStore(sut);
-      for (const step of PROVISIONING) await publishStatus(nc, store, step);
+      for (const step of PROVISIONING) await publishStatus(fixture.nats(), store, step);
       await eventually(async () => expect((await shown(sut, store.id)).step).toBe('ready'));
 
       // Past the dedupe window a repeated msgId is no longer dropped: it is another message, as is this one.
-      await publishStatus(nc, store, Step.APPROVED, { msgId: `re-announced:${store.id}` });
+      await publishStatus(fixture.nats(), store, Step.APPROVED, { msgId: `re-announced:${store.id}` });
       const marker = await createStore(sut, 'bob');
-      await publishStatus(nc, marker, Step.REJECTED, { reason: 'QuotaExceeded' });
+      await publishStatus(fixture.nats(), marker, Step.REJECTED, { reason: 'QuotaExceeded' });
       await eventually(async () => expect((await getStore(sut, marker.id, 'bob')).body.step).toBe('rejected'));
 
       expect(await shown(sut, store.id)).toEqual({ step: 'ready', history: PROVISIONED_HISTORY });
@@ -113,7 +89,7 @@ describe(ReadModel.name, () => {
     it('shows a store re-created under the same name with a new id from its own events only', async () => {
       const sut = await gateway();
       const first = await createStore(sut);
-      await publishStatus(nc, first, Step.REJECTED, { reason: 'QuotaExceeded' });
+      await publishStatus(fixture.nats(), first, Step.REJECTED, { reason: 'QuotaExceeded' });
       await eventually(async () => expect((await shown(sut, first.id)).step).toBe('rejected'));
       const again = await eventually(async () => {
         const res = await request(sut.app.getHttpServer())
@@ -123,8 +99,8 @@ describe(ReadModel.name, () => {
         expect(res.status).toBe(202);
         return res.body as StoreRef;
       });
-      await publishStatus(nc, again, Step.APPROVED);
-      await publishStatus(nc, first, Step.APPROVED, { msgId: `re-announced:${first.id}` });
+      await publishStatus(fixture.nats(), again, Step.APPROVED);
+      await publishStatus(fixture.nats(), first, Step.APPROVED, { msgId: `re-announced:${first.id}` });
 
       await eventually(async () => expect((await shown(sut, again.id)).step).toBe('approved'));
       expect(again.id).not.toBe(first.id);
@@ -151,7 +127,7 @@ describe(ReadModel.name, () => {
         (await request(sut.app.getHttpServer()).delete(`${STORES_PATH}/${lastOfFirstPage.id}`).set(bearer('bob')))
           .status,
       ).toBe(202);
-      await publishStatus(nc, lastOfFirstPage, Step.DELETED);
+      await publishStatus(fixture.nats(), lastOfFirstPage, Step.DELETED);
       await eventually(async () => expect((await getStore(sut, lastOfFirstPage.id, 'bob')).status).toBe(404));
       const secondPageAfter = await page(cursor);
 

@@ -1,4 +1,7 @@
+import { testSandbox } from '@urumi/sandbox';
+import { connect, NatsConnection } from 'nats';
 import { createServer, Server, Socket } from 'node:net';
+import { Harness, startGateway } from './gateway-harness';
 
 /**
  * A TCP proxy on loopback in front of nats-server that can hold back what the server sends to its
@@ -80,4 +83,45 @@ export class StallingProxy {
       else client.write(chunk);
     });
   }
+}
+
+/**
+ * For a describe block: gateways on the test sandbox's NATS, some behind a StallingProxy, each closed (its
+ * proxy released first) after every test; and one plain NATS connection for the test's own reads and writes.
+ */
+export function gatewaysPerTest(): {
+  readonly nats: () => NatsConnection;
+  gateway(env?: Record<string, string>): Promise<Harness>;
+  behindProxy(env?: Record<string, string>): Promise<{ sut: Harness; proxy: StallingProxy }>;
+} {
+  let nc: NatsConnection | undefined;
+  const gateways: Harness[] = [];
+  const proxies: StallingProxy[] = [];
+
+  beforeAll(async () => {
+    nc = await connect({ servers: await testSandbox().natsUrl() });
+  });
+  afterEach(async () => {
+    for (const proxy of proxies) proxy.release();
+    await Promise.all(gateways.splice(0).map((gateway) => gateway.close()));
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+  });
+  afterAll(async () => {
+    await nc?.close();
+  });
+
+  const gateway = async (env: Record<string, string> = {}) => {
+    const started = await startGateway(env);
+    gateways.push(started);
+    return started;
+  };
+  return {
+    nats: () => nc!,
+    gateway,
+    async behindProxy(env = {}) {
+      const proxy = await StallingProxy.start(await testSandbox().natsUrl());
+      proxies.push(proxy);
+      return { sut: await gateway({ ...env, NATS_URL: proxy.url }), proxy };
+    },
+  };
 }

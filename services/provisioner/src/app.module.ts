@@ -1,7 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { streams } from '@urumi/contracts';
-import { KubeClients, StoreEventPublisher, StoreLifecycle } from '@urumi/kube';
-import { defineStream, KeyValueBuckets, MessagingHealthIndicator, MessagingModule } from '@urumi/messaging';
+import { Helm, KubeClients } from '@urumi/kube';
+import {
+  defineStream,
+  KeyValueBuckets,
+  MessagingHealthIndicator,
+  MessagingModule,
+  StoreEventPublisher,
+  StoreLifecycle,
+} from '@urumi/messaging';
 import { OperationsModule } from '@urumi/runtime';
 import type { ProvisionerConfig } from './config';
 import { readEngineCharts } from './engines';
@@ -22,6 +29,14 @@ export class AppModule {
       providers: [
         { provide: PROVISIONER_CONFIG, useValue: config },
         { provide: KubeClients, useValue: kube },
+        {
+          provide: Helm,
+          useValue: new Helm({
+            binary: config.helmBinary,
+            kubeconfig: process.env['KUBECONFIG'],
+            maxConcurrent: config.helmConcurrency,
+          }),
+        },
         { provide: ENGINE_CHARTS, useValue: readEngineCharts(config.chartsDir) },
         {
           provide: STORE_LIFECYCLE,

@@ -39,6 +39,11 @@ export interface ProvisionerConfig {
   readonly helmBinary: string;
   /** Helm child processes at once, whatever the workers: each costs tens of MB, counted in the pod's memory limit. */
   readonly helmConcurrency: number;
+  /**
+   * A Helm release still pending after this long was left by a crash, and is rolled back (helm runs without --wait
+   * and takes a second or two; a provisioner killed mid-install takes its helm down with a broken pipe).
+   */
+  readonly helmStaleLockMs: number;
   /** Engine → values installed under the provisioner's own (ENGINE_VALUES_DIR/<engine>.yaml): registry, images, resources. */
   readonly engineValues: ReadonlyMap<string, Record<string, unknown>>;
   readonly ingressClass: string;
@@ -70,6 +75,7 @@ export function provisionerConfigFromEnv(env: NodeJS.ProcessEnv): ProvisionerCon
     chartsDir: resolve(envString(env, 'CHARTS_DIR', 'charts')),
     helmBinary: envString(env, 'HELM_BINARY', 'helm'),
     helmConcurrency: envInt(env, 'PROVISIONER_HELM_CONCURRENCY', 2, { min: 1, max: 16 }),
+    helmStaleLockMs: envInt(env, 'HELM_STALE_LOCK_SECONDS', 30, { min: 1, max: 3600 }) * 1000,
     engineValues: engineValuesDir ? readEngineValues(resolve(engineValuesDir)) : new Map(),
     ingressClass: envString(env, 'INGRESS_CLASS', 'nginx'),
     // The defaults are what the sandbox and values-local.yaml run: ingress-nginx, and CoreDNS in kube-system.

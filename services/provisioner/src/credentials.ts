@@ -1,7 +1,9 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { isConflict, isNotFound, KubeClients, namespaceOf, Store, storeLabels } from '@urumi/kube';
 import { randomBytes } from 'node:crypto';
-import { CREDENTIALS_SECRET } from './desired-state';
+
+/** The Secret, in the store's namespace, that holds the engine's generated credentials. */
+export const CREDENTIALS_SECRET = 'store-credentials';
 
 /** 32 random bytes, URL-safe: strong, and harmless in any config file or connection string. */
 const generate = (): string => randomBytes(32).toString('base64url');

@@ -1,7 +1,7 @@
 import type { V1Ingress, V1NetworkPolicy } from '@kubernetes/client-node';
 import type { Store } from '@urumi/kube';
 import type { StoreTls } from './config';
-import { chartValues, Fence, guardrailManifests, ingressManifest } from './desired-state';
+import { Fence, guardrailManifests, ingressManifest } from './desired-state';
 
 const aStore = (name = 'fashion-boutique'): Store => ({
   apiVersion: 'urumi.dev/v1',
@@ -118,38 +118,6 @@ describe('desired state', () => {
           ],
         },
       ]);
-    });
-  });
-
-  describe(chartValues.name, () => {
-    const settings = { urlScheme: 'https', storageClass: 'fast-ssd' };
-
-    it('sets the store, its credentials and the StorageClass', () => {
-      expect(chartValues(aStore(), settings)).toEqual({
-        store: {
-          name: 'fashion-boutique',
-          host: 'fashion-boutique.stores.example.com',
-          url: 'https://fashion-boutique.stores.example.com',
-          adminEmail: 'admin@fashion-boutique.stores.example.com',
-        },
-        credentials: { secretName: 'store-credentials' },
-        persistence: { storageClass: 'fast-ssd' },
-      });
-    });
-
-    it("lays its own values over the engine's overrides, merging mappings key by key", () => {
-      const overrides = {
-        image: { repository: 'ghcr.io/acme/store-woocommerce' },
-        persistence: { storageClass: 'slow', database: { size: '3Gi' } },
-        store: { url: 'http://elsewhere' },
-      };
-      const sut = chartValues(aStore(), settings, overrides);
-      expect(sut).toMatchObject({
-        image: { repository: 'ghcr.io/acme/store-woocommerce' },
-        persistence: { storageClass: 'fast-ssd', database: { size: '3Gi' } },
-        store: { url: 'https://fashion-boutique.stores.example.com', name: 'fashion-boutique' },
-      });
-      expect(overrides.persistence.storageClass).toBe('slow');
     });
   });
 });

@@ -1,8 +1,9 @@
 import { loadYaml } from '@kubernetes/client-node';
+import type { Store } from '@urumi/kube';
 import { ConfigError } from '@urumi/runtime';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMapping, PROVISIONER_VALUES } from './desired-state';
+import { CREDENTIALS_SECRET } from './credentials';
 import { ENGINES } from './engines';
 
 /**
@@ -55,4 +56,43 @@ function leafPaths(values: Record<string, unknown>, prefix = ''): string[] {
   return Object.entries(values).flatMap(([key, value]) =>
     isMapping(value) ? leafPaths(value, `${prefix}${key}.`) : [`${prefix}${key}`],
   );
+}
+
+export interface ChartSettings {
+  readonly urlScheme: string;
+  readonly storageClass: string;
+}
+
+/** The values the provisioner sets (charts/README.md): an engine's overrides may set anything else. */
+export const PROVISIONER_VALUES = ['store', 'credentials', 'persistence.storageClass'] as const;
+
+/** The values the engine chart is installed with: the provisioner's own over the engine's overrides. */
+export function chartValues(
+  store: Store,
+  settings: ChartSettings,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return merged(overrides, {
+    store: {
+      name: store.metadata.name,
+      host: store.spec.domain,
+      url: `${settings.urlScheme}://${store.spec.domain}`,
+      adminEmail: `admin@${store.spec.domain}`,
+    },
+    credentials: { secretName: CREDENTIALS_SECRET },
+    persistence: { storageClass: settings.storageClass },
+  });
+}
+
+export const isMapping = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `over` laid on `under` as Helm merges values files: mappings key by key, anything else replaced. */
+function merged(under: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const result = { ...under };
+  for (const [key, value] of Object.entries(over)) {
+    const below = result[key];
+    result[key] = isMapping(value) && isMapping(below) ? merged(below, value) : value;
+  }
+  return result;
 }

@@ -14,7 +14,8 @@ import {
   ResilientInformer,
   Store,
   StoreCondition,
-  StoreEventPublisher,
+  storeConditions,
+  storeIdentity,
   storeInformer,
   storeNameOf,
   storeUrl,
@@ -22,11 +23,13 @@ import {
   withCondition,
   WorkQueue,
 } from '@urumi/kube';
+import { StoreEventPublisher } from '@urumi/messaging';
 import { createHash } from 'node:crypto';
 import { PROVISIONER_CONFIG } from './tokens';
 import type { ProvisionerConfig } from './config';
 import { ensureCredentials } from './credentials';
-import { chartValues, guardrailManifests, ingressManifest, namespaceManifest } from './desired-state';
+import { guardrailManifests, ingressManifest, namespaceManifest } from './desired-state';
+import { chartValues } from './engine-values';
 import { EngineChart } from './engines';
 import { readinessOf, Workloads } from './readiness';
 import { ENGINE_CHARTS } from './tokens';
@@ -37,11 +40,6 @@ const RELEASE = 'store';
 const POLL_MS = 10_000;
 /** Every workload an engine chart makes carries this label (charts/README.md): the only ones watched. */
 const ENGINE_WORKLOADS = 'app.kubernetes.io/part-of=urumi-store';
-/**
- * A Helm release still pending after this long was left by a crash (helm runs without --wait and takes
- * a second or two; a provisioner killed mid-install takes its helm down with a broken pipe).
- */
-const STALE_LOCK_MS = 30_000;
 
 /** How a step shows in the Store's status and in its event. */
 interface Progress {
@@ -61,7 +59,6 @@ interface Progress {
 export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(StoreReconciler.name);
   private readonly queue: WorkQueue;
-  private readonly helm: Helm;
   private readonly stores: ResilientInformer<Store>;
   private readonly watchers: ResilientInformer<KubernetesObject>[];
   /** Store name → when this process last applied its namespace, fence, credentials and Ingress. */
@@ -73,6 +70,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(PROVISIONER_CONFIG) private readonly config: ProvisionerConfig,
     @Inject(KubeClients) private readonly kube: KubeClients,
+    @Inject(Helm) private readonly helm: Helm,
     @Inject(ENGINE_CHARTS) private readonly engines: ReadonlyMap<string, EngineChart>,
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
   ) {
@@ -80,11 +78,6 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       workers: config.workers,
       onError: (name, error, retryInMs) =>
         this.logger.warn({ msg: 'Reconcile failed, will retry', store: name, error: describe(error), retryInMs }),
-    });
-    this.helm = new Helm({
-      binary: config.helmBinary,
-      kubeconfig: process.env['KUBECONFIG'],
-      maxConcurrent: config.helmConcurrency,
     });
     const enqueueStore = (store: Store, deleted: boolean) => {
       if (deleted) {
@@ -305,9 +298,9 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     const next = this.advance(store, progress, now);
     const failed = progress.phase === 'Failed';
     await this.events.publish(
-      next,
+      storeIdentity(next, this.config.urlScheme),
       { step: progress.step, reason: failed ? progress.reason : '', message: failed ? progress.message : '', at: now },
-      this.config.urlScheme,
+      storeConditions(next),
     );
     this.logger.log({ msg: `Store ${stepSlug(progress.step)}`, store: store.metadata.name, reason: progress.reason });
     return next;
@@ -453,7 +446,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       if (!(error instanceof HelmError) || !error.isLocked) throw error;
       const release = await this.helm.status(RELEASE, namespace);
       // A lock this young may be a live operation (another replica's): leave it and retry later.
-      if (release && Date.now() - release.updated.getTime() < STALE_LOCK_MS) throw error;
+      if (release && Date.now() - release.updated.getTime() < this.config.helmStaleLockMs) throw error;
       this.logger.warn({ msg: 'Recovering a locked Helm release', namespace, status: release?.status });
       if (release?.status === 'pending-install') await this.helm.uninstall(RELEASE, namespace);
       else await this.helm.rollback(RELEASE, namespace);

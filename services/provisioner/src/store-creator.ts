@@ -10,10 +10,8 @@ import {
   STORE,
   Store,
   STORE_FINALIZER,
-  StoreEventPublisher,
-  StoreLifecycle,
 } from '@urumi/kube';
-import { decodePayload, JetStreamErrorFilter } from '@urumi/messaging';
+import { decodePayload, JetStreamErrorFilter, StoreEventPublisher, StoreLifecycle } from '@urumi/messaging';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProvisionerConfig } from './config';
 import { PROVISIONER_CONFIG, STORE_LIFECYCLE } from './tokens';
@@ -41,10 +39,7 @@ export class StoreCreator {
         await deleteStore(this.kube, name);
         return 'withdrawn';
       }
-      await this.events.publishRaw(
-        { storeId, name, owner, engine: approved.engine, requestId },
-        { step: Step.DELETED },
-      );
+      await this.events.publish({ storeId, name, owner, engine: approved.engine, requestId }, { step: Step.DELETED });
       this.logger.log({ msg: 'Store deleted before it was provisioned', store: name, storeId });
       return 'withdrawn';
     }

@@ -28,6 +28,7 @@ describe(authConfigFromEnv.name, () => {
       groupsClaim: 'groups',
       adminGroup: 'urumi-admins',
       clockToleranceSeconds: 30,
+      jwksCacheSeconds: 600,
     });
     expect(
       authConfigFromEnv({
@@ -39,10 +40,12 @@ describe(authConfigFromEnv.name, () => {
         OIDC_ADMIN_GROUP: 'ops',
         OIDC_DISPLAY_NAME_CLAIM: 'name',
         OIDC_CLOCK_TOLERANCE_SECONDS: '0',
+        OIDC_JWKS_CACHE_SECONDS: '60',
       }),
     ).toMatchObject({
       displayNameClaim: 'name',
       clockToleranceSeconds: 0,
+      jwksCacheSeconds: 60,
       jwksUrl: 'https://id.example.com/certs',
       algorithms: ['PS256', 'EdDSA'],
       userClaim: 'email',

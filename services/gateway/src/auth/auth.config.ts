@@ -17,6 +17,7 @@ export const OIDC_ALGORITHMS = [
 export type OidcAlgorithm = (typeof OIDC_ALGORITHMS)[number];
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+export const DEFAULT_JWKS_CACHE_SECONDS = 600;
 export const DEFAULT_DISPLAY_NAME_CLAIM = 'preferred_username';
 
 /** Routes of controllers we don't own (OperationsModule's probes and metrics) that answer without a token. */
@@ -56,6 +57,11 @@ export interface OidcAuthConfig extends CommonAuthConfig {
   readonly adminGroup: string;
   /** Allowed clock skew for `exp`/`nbf`/`iat` (default 30 s). */
   readonly clockToleranceSeconds?: number;
+  /**
+   * How long the issuer's keys are trusted before they are fetched again (default 600 s): a key the issuer
+   * withdraws is refused at most this long after. A token signed with an unknown key fetches them at once.
+   */
+  readonly jwksCacheSeconds?: number;
 }
 
 export type AuthConfig = TokensAuthConfig | OidcAuthConfig;
@@ -67,8 +73,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 /**
  * AUTH_MODE=tokens (default) reads AUTH_TOKENS_FILE (default .sandbox/tokens.json); AUTH_MODE=oidc reads
  * OIDC_ISSUER, OIDC_AUDIENCE (required), OIDC_JWKS_URL, OIDC_ALGORITHMS (RS256,ES256), OIDC_USER_CLAIM (sub),
- * OIDC_DISPLAY_NAME_CLAIM (preferred_username), OIDC_GROUPS_CLAIM (groups), OIDC_ADMIN_GROUP (urumi-admins) and
- * OIDC_CLOCK_TOLERANCE_SECONDS (30).
+ * OIDC_DISPLAY_NAME_CLAIM (preferred_username), OIDC_GROUPS_CLAIM (groups), OIDC_ADMIN_GROUP (urumi-admins),
+ * OIDC_CLOCK_TOLERANCE_SECONDS (30) and OIDC_JWKS_CACHE_SECONDS (600).
  */
 export function authConfigFromEnv(env: Env): AuthConfig {
   const mode = envString(env, 'AUTH_MODE', 'tokens');
@@ -90,6 +96,7 @@ export function authConfigFromEnv(env: Env): AuthConfig {
       min: 0,
       max: 300,
     }),
+    jwksCacheSeconds: envInt(env, 'OIDC_JWKS_CACHE_SECONDS', DEFAULT_JWKS_CACHE_SECONDS, { min: 1, max: 86_400 }),
   };
   validateOidcConfig(config, { issuer: 'OIDC_ISSUER', jwksUrl: 'OIDC_JWKS_URL', algorithms: 'OIDC_ALGORITHMS' });
   return config;

@@ -1,5 +1,6 @@
 import { ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { ConfigError } from '@urumi/runtime';
+import { eventually } from '@urumi/sandbox';
 import { CryptoKey, exportJWK, generateKeyPair, generateSecret, JWTPayload, SignJWT } from 'jose';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -129,6 +130,38 @@ describe(OidcAuthenticator.name, () => {
     const token = await sign({ sub: 'f3a1', preferred_username: 'ada', realm_access: { roles: ['platform-admin'] } });
 
     await expect(sut.authenticate(token)).resolves.toEqual(principal('ada', 'admin'));
+  });
+
+  it("follows the issuer's key rotation: its next key is accepted, its withdrawn key refused once the keys are re-read", async () => {
+    const [current, next] = await Promise.all([generateKeyPair('RS256'), generateKeyPair('RS256')]);
+    const currentKey = { kid: '2026-11', alg: 'RS256', key: current.privateKey };
+    const nextKey = { kid: '2026-12', alg: 'RS256', key: next.privateKey };
+    const published = [{ ...(await exportJWK(current.publicKey)), kid: currentKey.kid, alg: 'RS256', use: 'sig' }];
+    const rotating = await startIssuer(published);
+    try {
+      const iss = rotating.issuer;
+      sut = new OidcAuthenticator({ ...config, issuer: iss, jwksUrl: `${iss}/jwks.json`, jwksCacheSeconds: 1 });
+      await expect(sut.authenticate(await sign({ sub: 'alice' }, { key: currentKey, iss }))).resolves.toEqual(
+        principal('alice', 'tenant'),
+      );
+
+      published.push({ ...(await exportJWK(next.publicKey)), kid: nextKey.kid, alg: 'RS256', use: 'sig' });
+      await eventually(async () =>
+        expect(await sut.authenticate(await sign({ sub: 'alice' }, { key: nextKey, iss }))).toEqual(
+          principal('alice', 'tenant'),
+        ),
+      );
+      published.splice(0, 1);
+
+      await eventually(async () =>
+        expect(await refusal(sign({ sub: 'alice' }, { key: currentKey, iss }))).toBeInstanceOf(UnauthorizedException),
+      );
+      await expect(sut.authenticate(await sign({ sub: 'alice' }, { key: nextKey, iss }))).resolves.toEqual(
+        principal('alice', 'tenant'),
+      );
+    } finally {
+      await new Promise((resolve) => rotating.server.close(resolve));
+    }
   });
 
   it('finds the JWKS through OIDC discovery when no JWKS URL is configured', async () => {

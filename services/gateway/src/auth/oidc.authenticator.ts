@@ -2,6 +2,7 @@ import { Logger, ServiceUnavailableException, UnauthorizedException } from '@nes
 import { createRemoteJWKSet, JWTPayload, jwtVerify } from 'jose';
 import {
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_JWKS_CACHE_SECONDS,
   DEFAULT_DISPLAY_NAME_CLAIM,
   OidcAuthConfig,
   validateOidcConfig,
@@ -78,7 +79,12 @@ export class OidcAuthenticator extends Authenticator {
 
   private keys(): Promise<KeySet> {
     this.keySet ??= this.discoverJwksUrl().then(
-      (url) => createRemoteJWKSet(new URL(url)),
+      (url) =>
+        createRemoteJWKSet(new URL(url), {
+          cacheMaxAge: (this.config.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS) * 1000,
+          // A token with a key not seen yet (a rotation) fetches the keys again, at most this often.
+          cooldownDuration: Math.min(30, this.config.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS) * 1000,
+        }),
       (error: unknown) => {
         this.keySet = undefined;
         this.logger.warn({ msg: 'OIDC discovery failed', issuer: this.config.issuer, error: String(error) });

@@ -18,7 +18,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { KeyValueBuckets } from '@urumi/messaging';
-import { testSandbox } from '@urumi/sandbox';
+import { eventually, testSandbox } from '@urumi/sandbox';
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
@@ -298,8 +298,12 @@ describe(IdempotencyInterceptor.name, () => {
     expect(crashed.kind).toBe('claimed');
 
     const meanwhile = await http().post('/things').set(as('alice', 'k-1')).send({ name: 'shop' });
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    const later = await http().post('/things').set(as('alice', 'k-1')).send({ name: 'shop' });
+    // The claim's 300 ms run out in real time; until then every retry is refused as in progress.
+    const later = await eventually(async () => {
+      const retry = await http().post('/things').set(as('alice', 'k-1')).send({ name: 'shop' });
+      expect(retry.status).toBe(202);
+      return retry;
+    }, 5_000);
 
     expect(meanwhile.status).toBe(409);
     expect(later.status).toBe(202);

@@ -9,7 +9,7 @@ import { Authenticator, Principal } from '../auth';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway.config';
 import { canSee, ReadModel } from '../read-model/read-model.service';
 import type { LiveMessage } from '@urumi/contracts';
-import { StoreViews } from '../stores/store-views';
+import { StoreViewCache } from '../stores/store-view.cache';
 import {
   clientIp,
   rateLimitKey,
@@ -67,7 +67,7 @@ export class LiveStatusServer implements OnApplicationBootstrap, OnModuleDestroy
     private readonly adapterHost: HttpAdapterHost,
     private readonly authenticator: Authenticator,
     private readonly readModel: ReadModel,
-    private readonly views: StoreViews,
+    private readonly views: StoreViewCache,
     @Inject(ThrottlerStorage) private readonly rateLimits: ThrottlerStorage,
     @Inject(THROTTLING_CONFIG) private readonly throttling: ThrottlingConfig,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,

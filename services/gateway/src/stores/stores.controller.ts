@@ -7,8 +7,8 @@ import { Idempotent } from '../idempotency';
 import { originOf } from '../http/request-context';
 import { CreateStoreDto } from './dto/create-store.dto';
 import { ListStoresQuery } from './dto/list-stores.query';
-import { stepFromSlug, StoreList, StoreView } from './store.view';
-import { StoreViews } from './store-views';
+import { stepFromSlug, StoreList, StoreView } from './dto/store-view.dto';
+import { StoreViewCache } from './store-view.cache';
 import { StoresService } from './stores.service';
 import { ReadModel } from '../read-model/read-model.service';
 import { Audited } from '../audit/audited';
@@ -23,7 +23,7 @@ export class StoresController {
   constructor(
     private readonly stores: StoresService,
     private readonly readModel: ReadModel,
-    private readonly views: StoreViews,
+    private readonly views: StoreViewCache,
   ) {}
 
   @Post()

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { connect, NatsConnection } from 'nats';
 import request, { Response } from 'supertest';
 import { AuthModule } from '../auth';
+import { gatewayConfigFromEnv } from '../config/gateway.config';
 import { CreateRateLimit, SkipRateLimit } from './rate-limit.decorators';
 import { ThrottlingConfig } from './throttling.config';
 import { ThrottlingModule } from './throttling.module';
@@ -93,7 +94,8 @@ describe(ThrottlingModule.name, () => {
       controllers: [ThingsController],
     }).compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-    app.set('trust proxy', true);
+    // Behind one proxy, as the gateway sets it up from TRUSTED_PROXIES: X-Forwarded-For names the client.
+    app.set('trust proxy', gatewayConfigFromEnv({ TRUSTED_PROXIES: '1' }).trustedProxies);
     await app.init();
     apps.push(app);
     const close = app.close.bind(app);

@@ -16,10 +16,7 @@ export type {
   StoreSpec,
   StoreStatus,
 } from './store';
-export { StoreEventPublisher, storeUrl } from './store-events';
-export type { StoreEvent } from './store-events';
-export { StoreLifecycle } from './store-lifecycle';
-export type { LifecycleMark, Marked } from './store-lifecycle';
+export { storeConditions, storeIdentity, storeUrl } from './store-events';
 export { WorkQueue } from './work-queue';
 export type { ReconcileResult, WorkQueueOptions } from './work-queue';
 export { createStore, deleteStore, readStore, storeInformer, updateStoreStatus } from './store-api';

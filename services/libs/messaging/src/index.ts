@@ -18,4 +18,8 @@ export { JetStreamErrorFilter } from './server/jetstream-error.filter';
 export { JetStreamContext } from './server/jetstream-context';
 export { JetStreamServer } from './server/jetstream-server';
 export type { JetStreamServerOptions, JetStreamServerStatus } from './server/jetstream-server';
+export { StoreEventPublisher } from './store-events';
+export type { StoreEvent, StoreIdentity } from './store-events';
+export { StoreLifecycle } from './store-lifecycle';
+export type { LifecycleMark, Marked } from './store-lifecycle';
 export { NATS_CONNECTION } from './tokens';

@@ -11,7 +11,7 @@ import {
 } from 'class-validator';
 import { parseCursor } from '../../read-model/read-model.service';
 import { Step, stepSlug } from '@urumi/contracts';
-import { stepFromSlug } from '../store.view';
+import { stepFromSlug } from './store-view.dto';
 
 const STEP_SLUGS = Object.values(Step)
   .filter((step): step is Step => typeof step === 'number' && step !== Step.UNSPECIFIED)

@@ -1,5 +1,5 @@
 import { buckets } from '@urumi/contracts';
-import { isRevisionConflict, KeyValueBuckets } from '@urumi/messaging';
+import { isRevisionConflict, KeyValueBuckets } from './kv';
 import { KV } from 'nats';
 
 /**

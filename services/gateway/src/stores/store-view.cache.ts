@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Store } from '@urumi/contracts';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway.config';
-import { StoreView, toStoreView } from './store.view';
+import { StoreView, toStoreView } from './dto/store-view.dto';
 
 /**
  * Stores as the API shows them. A read-model Store is never changed in place (a change replaces it),
  * so each one's view is built once and reused by every list, get and WebSocket push.
  */
 @Injectable()
-export class StoreViews {
+export class StoreViewCache {
   private readonly cache = new WeakMap<Store, StoreView>();
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}

@@ -1,0 +1,41 @@
+import type { Store } from '@urumi/kube';
+import { chartValues } from './engine-values';
+
+const aStore = (name = 'fashion-boutique'): Store => ({
+  apiVersion: 'urumi.dev/v1',
+  kind: 'Store',
+  metadata: { name },
+  spec: { storeId: 'id-1', engine: 'woocommerce', owner: 'paul', domain: `${name}.stores.example.com` },
+});
+
+describe(chartValues.name, () => {
+  const settings = { urlScheme: 'https', storageClass: 'fast-ssd' };
+
+  it('sets the store, its credentials and the StorageClass', () => {
+    expect(chartValues(aStore(), settings)).toEqual({
+      store: {
+        name: 'fashion-boutique',
+        host: 'fashion-boutique.stores.example.com',
+        url: 'https://fashion-boutique.stores.example.com',
+        adminEmail: 'admin@fashion-boutique.stores.example.com',
+      },
+      credentials: { secretName: 'store-credentials' },
+      persistence: { storageClass: 'fast-ssd' },
+    });
+  });
+
+  it("lays its own values over the engine's overrides, merging mappings key by key", () => {
+    const overrides = {
+      image: { repository: 'ghcr.io/acme/store-woocommerce' },
+      persistence: { storageClass: 'slow', database: { size: '3Gi' } },
+      store: { url: 'http://elsewhere' },
+    };
+    const sut = chartValues(aStore(), settings, overrides);
+    expect(sut).toMatchObject({
+      image: { repository: 'ghcr.io/acme/store-woocommerce' },
+      persistence: { storageClass: 'fast-ssd', database: { size: '3Gi' } },
+      store: { url: 'https://fashion-boutique.stores.example.com', name: 'fashion-boutique' },
+    });
+    expect(overrides.persistence.storageClass).toBe('slow');
+  });
+});

@@ -546,8 +546,21 @@ describe('the store operator (provisioner and cleanup)', () => {
 
         await kubectl('delete', deployment!, '-n', ns, '--wait=true');
 
+        /** The newest release record: what `helm status` reports. */
+        const newestRecord = async () =>
+          (await kubeJson<{ items: V1ConfigMap[] }>('get', 'configmap', '-n', ns, '-l', 'owner=helm,name=store')).items
+            .map((record) => ({
+              version: Number(record.metadata!.labels!['version']),
+              status: record.metadata!.labels!['status'],
+            }))
+            .sort((a, b) => b.version - a.version)[0]!;
+
+        // The end state: rolled back past the interrupted upgrade, upgraded again, the store Ready with its workload.
         await eventually(
           async () => {
+            const newest = await newestRecord();
+            expect(newest.version).toBeGreaterThan(version);
+            expect(newest.status).toBe('deployed');
             const { Degraded, Ready } = await conditionsOf(name);
             expect([Degraded?.status, Ready?.status]).toEqual(['False', 'True']);
             expect((await kubectl('get', deployment!, '-n', ns, '-o', 'name')).trim()).toBe(deployment);
@@ -555,23 +568,6 @@ describe('the store operator (provisioner and cleanup)', () => {
           120_000,
           500,
         );
-        const after = await kubeJson<{ items: V1ConfigMap[] }>(
-          'get',
-          'configmap',
-          '-n',
-          ns,
-          '-l',
-          'owner=helm,name=store',
-        );
-        const newest = after.items
-          .map((record) => ({
-            version: Number(record.metadata!.labels!['version']),
-            status: record.metadata!.labels!['status'],
-          }))
-          .sort((a, b) => b.version - a.version)[0]!;
-        // Rolled back past the interrupted upgrade, then upgraded again.
-        expect(newest.version).toBeGreaterThan(version);
-        expect(newest.status).toBe('deployed');
         expect(logs.join('\n')).toMatch(new RegExp(`Recovering a locked Helm release.*${ns}.*pending-upgrade`));
       });
 

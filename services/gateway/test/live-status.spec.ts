@@ -2,8 +2,9 @@ import { create, encode, Engine, Step, StoreStatusChangedSchema, subjects, times
 import { connect, headers, NatsConnection } from 'nats';
 import request from 'supertest';
 import WebSocket from 'ws';
-import { LIVE_PATH, LIVE_PROTOCOL } from '../src/live/live-status.server';
+import { eventually } from '@urumi/sandbox';
 import { bearer, Harness, startGateway, uniqueStoreName, User, users } from './gateway-harness';
+import { connectLive, opened } from './live-client';
 
 jest.setTimeout(60_000);
 
@@ -14,34 +15,31 @@ interface LiveMessage {
   id?: string;
 }
 
-/** A browser-like client: the token rides in the subprotocol list, the Origin header is set. */
-function openLive(
+/** A live connection as the console opens it, with every message it receives. */
+async function openLive(
   sut: Harness,
   user: User,
   origin = 'http://console.test',
 ): Promise<{ ws: WebSocket; messages: LiveMessage[] }> {
-  const token = Buffer.from(users[user].token).toString('base64url');
-  const ws = new WebSocket(`${sut.url.replace('http', 'ws')}${LIVE_PATH}`, [LIVE_PROTOCOL, `bearer.${token}`], {
-    origin,
-  });
+  const ws = connectLive(sut.url, users[user].token, { origin });
   const messages: LiveMessage[] = [];
   ws.on('message', (data) => messages.push(JSON.parse(String(data)) as LiveMessage));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, messages }));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
+  const outcome = await opened(ws);
+  if (!outcome.opened) throw new Error(`HTTP ${outcome.status}`);
+  return { ws, messages };
 }
 
-async function until<T>(find: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('not received in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** What `find` finds in the messages received so far, once it finds anything. */
+const until = <T>(find: () => T | undefined): Promise<T> =>
+  eventually(
+    () => {
+      const found = find();
+      if (found === undefined) throw new Error('not received in time');
+      return found;
+    },
+    5_000,
+    20,
+  );
 
 describe('live status WebSocket', () => {
   let sut: Harness;
@@ -61,15 +59,8 @@ describe('live status WebSocket', () => {
 
   it('refuses a foreign Origin with 403 and a bad token with 401, before upgrading', async () => {
     await expect(openLive(sut, 'alice', 'http://evil.test')).rejects.toThrow('HTTP 403');
-    const ws = new WebSocket(`${sut.url.replace('http', 'ws')}${LIVE_PATH}`, [LIVE_PROTOCOL, 'bearer.bm9wZQ'], {
-      origin: 'http://console.test',
-    });
-    await expect(
-      new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-      }),
-    ).rejects.toThrow('HTTP 401');
+    const refusal = await opened(connectLive(sut.url, 'nope'));
+    expect(refusal).toMatchObject({ opened: false, status: 401 });
   });
 
   it('pushes a status change to its owner and to admins, never to another tenant', async () => {

@@ -61,6 +61,12 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   private readonly queue: WorkQueue;
   private readonly stores: ResilientInformer<Store>;
   private readonly watchers: ResilientInformer<KubernetesObject>[];
+  /** The engines' workloads as the informers last saw them, by kind (for Ready stores' health). */
+  private readonly workloadCaches: readonly [
+    ResilientInformer<KubernetesObject>,
+    ResilientInformer<KubernetesObject>,
+    ResilientInformer<KubernetesObject>,
+  ];
   /** Store name → when this process last applied its namespace, fence, credentials and Ingress. */
   private readonly applied = new Map<string, { generation: number; at: number }>();
   /** Store name → the workloads its Helm release installed at a revision. */
@@ -95,7 +101,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     this.stores = storeInformer(kube, enqueueStore, onError('stores'));
     // What wakes a store: any change to its engine's workloads, or one of its fence objects deleted.
     type List = (query: { labelSelector: string }) => Promise<KubernetesListObject<KubernetesObject>>;
-    const engineWorkloads: [string, List][] = [
+    const engineWorkloads: [[string, List], [string, List], [string, List]] = [
       ['/apis/apps/v1/deployments', (q) => apps.listDeploymentForAllNamespaces(q)],
       ['/apis/apps/v1/statefulsets', (q) => apps.listStatefulSetForAllNamespaces(q)],
       ['/apis/batch/v1/jobs', (q) => batch.listJobForAllNamespaces(q)],
@@ -120,10 +126,9 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
           },
           onError: onError(path),
         });
-    this.watchers = [
-      ...engineWorkloads.map(watch(ENGINE_WORKLOADS, false)),
-      ...fence.map(watch(`${labels.managedBy}=urumi`, true)),
-    ];
+    const engine = watch(ENGINE_WORKLOADS, false);
+    this.workloadCaches = [engine(engineWorkloads[0]), engine(engineWorkloads[1]), engine(engineWorkloads[2])];
+    this.watchers = [...this.workloadCaches, ...fence.map(watch(`${labels.managedBy}=urumi`, true))];
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -217,6 +222,17 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     );
     store = { ...store, status: { ...store.status, workloadRevision: revision } };
 
+    // A Ready store that the informers' caches show healthy costs no API request on its resync; any sign of a
+    // problem is confirmed below by reading live.
+    if (store.status?.phase === 'Ready' && !isDegraded(store)) {
+      const [deployments, statefulSets, jobs] = this.workloadCaches.map((cache) => cache.list(namespace));
+      const cached = { deployments, statefulSets, jobs } as Workloads;
+      const installed = await this.installedWorkloads(name, namespace, revision);
+      if (!missingWorkloads(installed, cached).length && readinessOf(cached).state === 'ready') {
+        await this.writeStatus(written, store);
+        return undefined;
+      }
+    }
     // Read live, not from the informers' caches: those only wake the queue, and a watch that stalls
     // must not hold a store short of Ready.
     const [deployments, statefulSets, jobs] = await Promise.all([
@@ -417,7 +433,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     const degraded = problem
       ? { status: 'True' as const, reason: problem.reason, message: problem.message }
       : { status: 'False' as const, reason: 'AsExpected', message: '' };
-    if (!problem && !store.status?.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True')) return store;
+    if (!problem && !isDegraded(store)) return store;
     let conditions = withCondition(store.status?.conditions, { type: 'Ready', observedGeneration, ...ready }, now);
     conditions = withCondition(conditions, { type: 'Degraded', observedGeneration, ...degraded }, now);
     return { ...store, status: { ...store.status, conditions } };
@@ -468,4 +484,8 @@ const digest = (text: string): string => createHash('sha256').update(text).diges
 
 function describe(error: unknown): string {
   return error instanceof HelmError ? error.message : describeKubeError(error);
+}
+
+function isDegraded(store: Store): boolean {
+  return !!store.status?.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True');
 }

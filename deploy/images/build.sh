@@ -7,6 +7,10 @@
 #
 # IMAGE_REGISTRY prefixes every image (the chart's images.registry; the engine charts' image.repository then needs the
 # same prefix: deploy/README.md). Needs Docker with BuildKit (Docker Engine 23+ or Docker Desktop).
+#
+# Without Docker, `npm run sandbox -- images` builds the same Dockerfiles with the sandbox's own BuildKit into its local
+# registry (deploy/sandbox/src/images), on Debian and Node.js base images it makes itself: every image here except
+# WooCommerce, whose plugin comes from a registry the sandbox's machine cannot reach.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 

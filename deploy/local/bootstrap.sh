@@ -19,6 +19,12 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v redis-server >/dev/null || missing+=(redis-server)
 # The console's end-to-end test drives Debian's Chromium headless (playwright-core, no downloaded browser).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+# The sandbox's real node (deploy/sandbox/src/node): container runtime, pod network, Service and NetworkPolicy rules,
+# loopback relays, and Debian root filesystems for the images BuildKit builds (deploy/sandbox/src/images).
+for program in containerd runc iptables ipset conntrack socat mmdebstrap; do
+  command -v "$program" >/dev/null || [[ -x /usr/sbin/$program ]] || missing+=("$program")
+done
+[[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
 if ((${#missing[@]})); then
   step "installing Debian packages: ${missing[*]}"
   sudo=""

@@ -14,6 +14,19 @@ export interface Me {
   readonly displayName?: string;
 }
 
+/**
+ * How an engine's stores run on this cluster: `real` containers, or `simulated` (on the sandbox, KWOK schedules
+ * the pods and reports them Ready, and no container runs).
+ */
+export type EngineRuns = 'real' | 'simulated';
+
+/** An engine a store can be created with (GET /api/v1/engines). */
+export interface EngineView {
+  readonly name: EngineName;
+  readonly label: string;
+  readonly runs: EngineRuns;
+}
+
 export interface StepView {
   readonly step: string;
   readonly label: string;

@@ -6,7 +6,18 @@ export { timestampDate, timestampFromDate, timestampNow } from '@bufbuild/protob
 export type { Timestamp } from '@bufbuild/protobuf/wkt';
 export { decode, encode } from './codec';
 export { buckets, streams, subjects } from './subjects';
-export { engineName, engineNames, isTerminal, stepLabel, stepSlug } from './steps';
+export { engineLabels, engineName, engineNames, isTerminal, stepLabel, stepSlug } from './steps';
 export type { EngineName } from './steps';
 export * from './store-name';
-export type { AuditItem, AuditPage, ConditionView, LiveMessage, Me, StepView, StoreList, StoreView } from './api';
+export type {
+  AuditItem,
+  AuditPage,
+  ConditionView,
+  EngineRuns,
+  EngineView,
+  LiveMessage,
+  Me,
+  StepView,
+  StoreList,
+  StoreView,
+} from './api';

@@ -22,6 +22,9 @@ export function isTerminal(step: Step): boolean {
 export const engineNames = { woocommerce: Engine.WOOCOMMERCE, medusa: Engine.MEDUSA } as const;
 export type EngineName = keyof typeof engineNames;
 
+/** Each engine as people read its name. */
+export const engineLabels: Readonly<Record<EngineName, string>> = { woocommerce: 'WooCommerce', medusa: 'MedusaJS' };
+
 export function engineName(engine: Engine): EngineName {
   const found = (Object.keys(engineNames) as EngineName[]).find((name) => engineNames[name] === engine);
   if (!found) throw new Error(`no such engine: ${engine}`);

@@ -25,12 +25,26 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
-{{- /* A platform image: <registry>/urumi/<service>:<tag>, or urumi/<service>:<tag> for images imported into the cluster. */ -}}
+{{- /*
+A platform image: <registry>/urumi/<service>:<tag>, or urumi/<service>:<tag> for images imported into the cluster;
+with the service's digest in images.digests, <…>:<tag>@<digest> (the digest is what is pulled).
+*/ -}}
 {{- define "platform.image" -}}
 {{- $images := .root.Values.images -}}
 {{- $repository := printf "urumi/%s" .service -}}
 {{- if $images.registry }}{{ $repository = printf "%s/%s" (trimSuffix "/" $images.registry) $repository }}{{ end -}}
 {{- printf "%s:%s" $repository (default .root.Chart.AppVersion $images.tag) -}}
+{{- with get $images.digests .service }}@{{ . }}{{ end -}}
+{{- end -}}
+
+{{- /* Where the platform's pods run: nodeSelector and tolerations (at the pod spec's indentation). */ -}}
+{{- define "platform.placement" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{- define "platform.natsName" -}}
@@ -163,8 +177,8 @@ spec:
         - name: {{ . }}
         {{- end }}
       {{- end }}
-      {{- with $root.Values.nodeSelector }}
-      nodeSelector: {{- toYaml . | nindent 8 }}
+      {{- with include "platform.placement" $root | trim }}
+      {{- . | nindent 6 }}
       {{- end }}
       {{- if not .recreate }}
       topologySpreadConstraints:

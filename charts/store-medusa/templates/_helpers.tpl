@@ -63,11 +63,15 @@ again and an unchanged one keeps its completed Job; the server and worker wait f
       key: {{ index . 2 }}
 {{- end -}}
 
-{{/* The database connection: the password from the Secret, spliced into the URL by Kubernetes ($(VAR) expansion). */}}
+{{/*
+The database connection: the password from the Secret, spliced into the URL by Kubernetes ($(VAR) expansion). No TLS:
+the database is the release's own, reached inside the namespace, and serves none (as the official image); without
+sslmode=disable Medusa asks every host but localhost for TLS and its migrations time out.
+*/}}
 {{- define "medusa.databaseEnv" -}}
 {{ include "medusa.credentialEnv" (list . "DATABASE_PASSWORD" "database-password") }}
 - name: DATABASE_URL
-  value: "postgres://medusa:$(DATABASE_PASSWORD)@{{ include "medusa.postgresHost" . }}:5432/medusa"
+  value: "postgres://medusa:$(DATABASE_PASSWORD)@{{ include "medusa.postgresHost" . }}:5432/medusa?sslmode=disable"
 - name: REDIS_URL
   value: "redis://{{ include "medusa.redisHost" . }}:6379"
 - name: URUMI_SETUP_REVISION
@@ -158,4 +162,12 @@ seccompProfile:
       mountPath: /tmp
     - name: static
       mountPath: /app/static
+{{- end -}}
+
+{{/* Where every pod of the store runs: the provisioner's node selector and tolerations (nothing: any node). */}}
+{{- define "medusa.placement" -}}
+{{- $placement := dict -}}
+{{- with .Values.nodeSelector }}{{ $_ := set $placement "nodeSelector" . }}{{ end -}}
+{{- with .Values.tolerations }}{{ $_ := set $placement "tolerations" . }}{{ end -}}
+{{- with $placement }}{{ toYaml . }}{{ end -}}
 {{- end -}}

@@ -90,3 +90,11 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/* Where every pod of the store runs: the provisioner's node selector and tolerations (nothing: any node). */}}
+{{- define "woocommerce.placement" -}}
+{{- $placement := dict -}}
+{{- with .Values.nodeSelector }}{{ $_ := set $placement "nodeSelector" . }}{{ end -}}
+{{- with .Values.tolerations }}{{ $_ := set $placement "tolerations" . }}{{ end -}}
+{{- with $placement }}{{ toYaml . }}{{ end -}}
+{{- end -}}

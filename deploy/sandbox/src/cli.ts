@@ -4,13 +4,22 @@ import { binaryOf, ensureToolchain } from './toolchain';
 import { conventionalPorts, Sandbox } from './sandbox';
 import { defaultStateDir } from './paths';
 import { versions } from './versions';
+import { ensureImages } from './images/ensure-images';
+import { printImages } from './images/images-command';
+import { inClusterCommand } from './in-cluster';
+import { NODE_NAME, REAL_NODE_LABEL } from './node/plan';
 
 const USAGE = `usage: npm run sandbox -- <command>
 
   build [--list]   build (or find in the cache) every binary the sandbox runs; --list prints their paths
   path <binary>    print the path of one built binary (kubectl, helm, buf, …)
   compile          compile the services to dist/ (what \`npm start\` and the images run)
-  up               start etcd, the Kubernetes control plane, KWOK and NATS JetStream
+  up               start etcd, the Kubernetes control plane, KWOK, NATS JetStream and a real node (containerd,
+                   kubelet, kube-proxy, kube-router, CoreDNS, Traefik, a local registry)
+  images           build every image (bases, the four services, Medusa) into the sandbox's registry
+  in-cluster [--uninstall]
+                   build the platform's images and helm install charts/platform on the real node (console and
+                   API through Traefik); --uninstall removes it
   down [--purge]   stop everything; --purge also deletes the data under .sandbox/
   status           tell what runs and whether it is healthy`;
 
@@ -42,10 +51,20 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(`
 Kubernetes ${versions.kubernetes}   export KUBECONFIG=${sandbox.kubeconfig}
 NATS JetStream       ${await sandbox.natsUrl()}   (also in ${rel(sandbox.natsUrlFile)})
+Real node            ${NODE_NAME}: pods with nodeSelector ${REAL_NODE_LABEL.key}=${REAL_NODE_LABEL.value} and its toleration run for real
+Ingress (Traefik)    http://<host>:${(await sandbox.ports()).ingress}/ on 127.0.0.1 (e.g. http://<store>.127.0.0.1.nip.io)
 Logs                 ${rel(sandbox.daemons.logFile('*'))}
 Stop with            npm run sandbox -- down`);
       return 0;
     }
+    case 'images': {
+      const toolchain = await ensureToolchain();
+      const images = await sandbox.withImageBuilder((builder) => ensureImages({ builder, toolchain }));
+      await printImages(`http://127.0.0.1:${(await sandbox.ports()).registry}`, images);
+      return 0;
+    }
+    case 'in-cluster':
+      return inClusterCommand(sandbox, flags);
     case 'down':
       await sandbox.down({ purge: flags.includes('--purge') });
       return 0;

@@ -16,6 +16,11 @@ export interface GoComponent {
   readonly assets?: readonly string[];
   /** A main package kept in this repository (its folder, repository-relative) that uses the module as a library. */
   readonly main?: string;
+  /**
+   * Build inside a copy of the module itself (binaries are then module-relative, `./cmd/x`), so its own replace
+   * directives apply: for modules that replace dependencies with forks or with folders of their own.
+   */
+  readonly inModule?: boolean;
 }
 
 function requiredVersion(mod: ParsedGoMod, path: string): string {
@@ -51,6 +56,19 @@ export const components: readonly GoComponent[] = [
       kubectl: 'k8s.io/kubernetes/cmd/kubectl',
     },
     // Staging modules are published as v0.<minor>.<patch> alongside v1.<minor>.<patch>.
+    releaseVersionOf: () => versions.kubernetes.replace(/^v1\./, 'v0.'),
+    linkerVariables: (_mod, releasedAt) => kubernetesVersionVariables(versions.kubernetes, releasedAt),
+  },
+  {
+    // The real node's agents, from the same module and version as the control plane (a separate cache entry, so
+    // adding them does not rebuild the control plane).
+    name: 'kubernetes-node',
+    module: 'k8s.io/kubernetes',
+    version: versions.kubernetes,
+    binaries: {
+      kubelet: 'k8s.io/kubernetes/cmd/kubelet',
+      'kube-proxy': 'k8s.io/kubernetes/cmd/kube-proxy',
+    },
     releaseVersionOf: () => versions.kubernetes.replace(/^v1\./, 'v0.'),
     linkerVariables: (_mod, releasedAt) => kubernetesVersionVariables(versions.kubernetes, releasedAt),
   },
@@ -119,6 +137,61 @@ export const components: readonly GoComponent[] = [
     main: 'deploy/images/dockerfile-check',
     // The main package is the wrapper module itself.
     binaries: { 'dockerfile-check': 'urumi.local/sandbox/dockerfile-check' },
+    linkerVariables: () => ({}),
+  },
+  {
+    // The real node's cluster DNS (the `kubernetes` plugin), served from the node on its bridge address.
+    name: 'coredns',
+    module: 'github.com/coredns/coredns',
+    version: versions.coredns,
+    binaries: { coredns: 'github.com/coredns/coredns' },
+    linkerVariables: () => ({ 'github.com/coredns/coredns/coremain.GitCommit': versions.coredns }),
+  },
+  {
+    // NetworkPolicy enforcement on the real node: kube-router's firewall only (what k3s embeds).
+    name: 'kube-router',
+    module: 'github.com/cloudnativelabs/kube-router/v2',
+    version: versions.kubeRouter,
+    binaries: { 'kube-router': 'github.com/cloudnativelabs/kube-router/v2/cmd/kube-router' },
+    linkerVariables: () => ({ 'github.com/cloudnativelabs/kube-router/v2/pkg/version.Version': versions.kubeRouter }),
+  },
+  {
+    // The local OCI registry the real node pulls from, as a cluster pulls from a private registry.
+    name: 'registry',
+    module: 'github.com/distribution/distribution/v3',
+    version: versions.distribution,
+    binaries: { registry: 'github.com/distribution/distribution/v3/cmd/registry' },
+    linkerVariables: () => ({ 'github.com/distribution/distribution/v3/version.version': versions.distribution }),
+  },
+  {
+    // BuildKit's daemon (runc worker) and client: builds the project's Dockerfiles without a Docker engine.
+    name: 'buildkit',
+    module: 'github.com/moby/buildkit',
+    version: versions.buildkit,
+    binaries: {
+      buildkitd: 'github.com/moby/buildkit/cmd/buildkitd',
+      buildctl: 'github.com/moby/buildkit/cmd/buildctl',
+    },
+    linkerVariables: () => ({
+      'github.com/moby/buildkit/version.Version': versions.buildkit,
+      'github.com/moby/buildkit/version.Revision': 'archive',
+    }),
+  },
+  {
+    // The ingress controller the real node runs (k3s's default); its go.mod replaces dependencies with forks.
+    name: 'traefik',
+    module: 'github.com/traefik/traefik/v3',
+    version: versions.traefik,
+    inModule: true,
+    binaries: { traefik: './cmd/traefik' },
+    linkerVariables: () => ({ 'github.com/traefik/traefik/v3/pkg/version.Version': versions.traefik }),
+  },
+  {
+    // Volumes on the real node that a non-root database can write (k3s's default StorageClass).
+    name: 'local-path-provisioner',
+    module: 'github.com/rancher/local-path-provisioner',
+    version: versions.localPathProvisioner,
+    binaries: { 'local-path-provisioner': 'github.com/rancher/local-path-provisioner' },
     linkerVariables: () => ({}),
   },
 ];

@@ -10,11 +10,14 @@ export interface DaemonSpec {
   readonly command: string;
   readonly args: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /** The programs `command` becomes in turn when it execs others (sh → nsenter → the daemon): its pid is theirs too. */
+  readonly execs?: readonly string[];
 }
 
 interface PidRecord {
   readonly pid: number;
   readonly command: string;
+  readonly execs?: readonly string[];
 }
 
 export class Daemons {
@@ -34,8 +37,8 @@ export class Daemons {
     if (!existsSync(file)) return undefined;
     const record = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
     try {
-      const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0')[0];
-      return cmdline === record.command ? record.pid : undefined;
+      const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      return cmdline === record.command || record.execs?.includes(cmdline) ? record.pid : undefined;
     } catch {
       return undefined;
     }
@@ -56,7 +59,10 @@ export class Daemons {
       const pid = child.pid;
       if (pid === undefined) throw new Error(`${spec.name} did not start`);
       child.unref();
-      await writeFile(this.pidFile(spec.name), JSON.stringify({ pid, command: spec.command } satisfies PidRecord));
+      await writeFile(
+        this.pidFile(spec.name),
+        JSON.stringify({ pid, command: spec.command, execs: spec.execs } satisfies PidRecord),
+      );
       return pid;
     } finally {
       closeSync(log);

@@ -10,5 +10,7 @@ export type { ComponentStatus, Ports, SandboxOptions } from './sandbox';
 export { ensureToolchain } from './toolchain';
 export type { Toolchain } from './toolchain';
 export { eventually } from './testing/eventually';
+export { httpRequest, MedusaShopper } from './testing/medusa-shopper';
+export type { AdminView, HttpAnswer, PlacedOrder, StoreAddress } from './testing/medusa-shopper';
 export { testSandbox } from './testing/test-sandbox';
 export { versions } from './versions';

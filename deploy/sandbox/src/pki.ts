@@ -18,6 +18,13 @@ export const identities = {
   scheduler: { file: 'scheduler', user: 'system:kube-scheduler', groups: [] },
   // KWOK plays every kubelet: it writes node and pod status across the cluster.
   kwok: { file: 'kwok', user: 'urumi-sandbox:kwok', groups: ['system:masters'] },
+  // The real node: the Node authorizer knows a kubelet by this name and group.
+  kubelet: { file: 'kubelet', user: 'system:node:urumi-node', groups: ['system:nodes'] },
+  // Bound by default to system:node-proxier.
+  kubeProxy: { file: 'kube-proxy', user: 'system:kube-proxy', groups: [] },
+  kubeRouter: { file: 'kube-router', user: 'urumi-sandbox:kube-router', groups: [] },
+  // The API server's identity towards kubelets (exec, logs, port-forward), bound to system:kubelet-api-admin.
+  apiserverKubeletClient: { file: 'apiserver-kubelet-client', user: 'kube-apiserver-kubelet-client', groups: [] },
 } as const satisfies Record<string, Identity>;
 
 export interface Pki {
@@ -72,8 +79,12 @@ async function issue(
   await rm(extFile);
 }
 
-/** Creates (once) a CA, the API server's serving certificate, client certificates and the service-account key pair. */
-export async function ensurePki(dir: string): Promise<Pki> {
+/**
+ * Creates (once) a CA, the API server's serving certificate, client certificates and the service-account key pair.
+ * `serverIps` are addresses the API server is also reached at (the real node's host link); a different list, or an
+ * identity added since, makes a new set.
+ */
+export async function ensurePki(dir: string, serverIps: readonly string[] = []): Promise<Pki> {
   const pki: Pki = {
     dir,
     caCert: join(dir, 'ca.crt'),
@@ -86,7 +97,8 @@ export async function ensurePki(dir: string): Promise<Pki> {
     keyOf: (identity) => join(dir, `${identity.file}.key`),
   };
   const complete = join(dir, '.complete');
-  if (existsSync(complete)) return pki;
+  const fingerprint = JSON.stringify({ serverIps, identities: Object.values(identities).map((i) => i.file) });
+  if (existsSync(complete) && (await readFile(complete, 'utf8')) === fingerprint) return pki;
 
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -117,7 +129,7 @@ export async function ensurePki(dir: string): Promise<Pki> {
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
+      `subjectAltName=${['127.0.0.1', '10.96.0.1', ...serverIps].map((ip) => `IP:${ip}`).join(',')},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local`,
     ],
     ca,
   );
@@ -144,7 +156,7 @@ export async function ensurePki(dir: string): Promise<Pki> {
     pki.serviceAccountKey,
   ]);
   await exec('openssl', ['pkey', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub]);
-  await writeFile(complete, '');
+  await writeFile(complete, fingerprint);
   return pki;
 }
 

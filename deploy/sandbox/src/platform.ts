@@ -6,6 +6,9 @@ import { compileServices, serviceEntry } from './compile';
 import { log } from './log';
 import { NatsCluster } from './nats-cluster';
 import { FileLock } from './file-lock';
+import { INGRESS_CONTROLLER } from './node/addons';
+import { LOCAL_PATH_STORAGE } from './node/local-path-storage';
+import { REAL_NODE_LABEL, REAL_NODE_TAINT } from './node/plan';
 import { repoRoot } from './paths';
 import { get, waitUntil } from './probe';
 import { freePort } from './ports';
@@ -38,7 +41,20 @@ export interface PlatformOptions {
   readonly joins?: Platform;
   /** Where the platform's own NATS keeps its JetStream files across runs (default: a temporary folder). */
   readonly natsDir?: string;
+  /**
+   * Stores that really run: Medusa's on the sandbox's real node (its images from the local registry, volumes from
+   * local-path); WooCommerce's stay on KWOK (deploy/sandbox/engine-values). Default: every store on KWOK.
+   */
+  readonly realStores?: boolean;
 }
+
+/** The provisioner's settings for stores that really run (PlatformOptions.realStores). */
+export const REAL_STORES_ENV: Readonly<Record<string, string>> = {
+  ENGINE_VALUES_DIR: join(repoRoot, 'deploy/sandbox/engine-values'),
+  STORE_NODE_SELECTOR: `${REAL_NODE_LABEL.key}=${REAL_NODE_LABEL.value}`,
+  STORE_TOLERATIONS: `${REAL_NODE_TAINT.key}=${REAL_NODE_TAINT.value}:${REAL_NODE_TAINT.effect}`,
+  STORE_STORAGE_CLASS: LOCAL_PATH_STORAGE.storageClass,
+};
 
 export const SERVICES = ['gateway', 'quota', 'provisioner', 'cleanup'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -115,6 +131,8 @@ export class Platform {
       service: 'gateway',
       env: {
         ...natsEnv('gateway'),
+        // WooCommerce stores stay on the KWOK nodes here (its image cannot be built): the API and console say so.
+        SIMULATED_ENGINES: 'woocommerce',
         ...common,
         GATEWAY_PORT: String(gatewayPort),
         GATEWAY_METRICS_PORT: String(metricsPort),
@@ -136,6 +154,11 @@ export class Platform {
         ...common,
         KUBECONFIG: identities.provisioner,
         PROVISIONER_PORT: String(provisionerPort),
+        // The sandbox's ingress controller, on its real node: store Ingresses and their NetworkPolicies name it.
+        INGRESS_CLASS: INGRESS_CONTROLLER.ingressClass,
+        INGRESS_NAMESPACE: INGRESS_CONTROLLER.namespace,
+        INGRESS_POD_LABELS: JSON.stringify(INGRESS_CONTROLLER.podLabels),
+        ...(this.options.realStores ? REAL_STORES_ENV : {}),
       },
       readyUrl: `http://127.0.0.1:${provisionerPort}/readyz`,
     });

@@ -7,6 +7,23 @@ import { formatDuration, log } from './log';
 import { fakeNodesManifest } from './nodes';
 import { ensurePki, identities, Pki, renderKubeconfig } from './pki';
 import { freePort, isPortFree } from './ports';
+import { ImageBuilder } from './images/buildkit';
+import { registryCacheDir } from './images/cache-paths';
+import { BaseImages, ensureBaseImages } from './images/ensure-images';
+import { ensureMedusaStoreImages, MedusaStoreImages } from './images/medusa-images';
+import { Registry } from './images/registry';
+import { ensureAddonImages, pullReference } from './node/addon-images';
+import {
+  AddonImages,
+  CLUSTER_DNS,
+  clusterDnsManifest,
+  INGRESS_CONTROLLER,
+  ingressControllerManifest,
+} from './node/addons';
+import { LOCAL_PATH_STORAGE, localPathStorageManifest } from './node/local-path-storage';
+import { NODE_NAME, nodePlan, NodePlan, SERVICE_CIDR } from './node/plan';
+import { assertPreconditions } from './node/preconditions';
+import { claimNodeIndex, RealNode, releaseNodeIndex } from './node/real-node';
 import { get, waitUntil } from './probe';
 import { binaryOf, ensureToolchain, Toolchain } from './toolchain';
 
@@ -19,6 +36,8 @@ const PORT_NAMES = [
   'kwok',
   'nats',
   'natsMonitor',
+  'registry',
+  'ingress',
 ] as const;
 type PortName = (typeof PORT_NAMES)[number];
 export type Ports = Record<PortName, number>;
@@ -33,6 +52,9 @@ export const conventionalPorts: Ports = {
   kwok: 10247,
   nats: 4222,
   natsMonitor: 8222,
+  registry: 5000,
+  // The ingress controller, as a cluster's load balancer would serve it: store URLs need no port.
+  ingress: 80,
 };
 
 export interface SandboxOptions {
@@ -40,11 +62,18 @@ export interface SandboxOptions {
   readonly stateDir: string;
   readonly preferredPorts?: Partial<Ports>;
   readonly nodes?: number;
+  /** A real node beside the KWOK ones (default on; see node/real-node.ts). */
+  readonly realNode?: boolean;
 }
+
+/** What the real node runs, by the names its pods use. */
+export type NodeImages = BaseImages & AddonImages & { readonly medusa: MedusaStoreImages };
 
 interface SandboxState {
   readonly ports: Ports;
   readonly toolchain: Toolchain;
+  /** Which address block the real node took (node/plan.ts), kept like the ports. */
+  readonly nodeIndex: number;
 }
 
 export interface ComponentStatus {
@@ -86,9 +115,11 @@ export class Sandbox {
 
   async up(): Promise<void> {
     const started = Date.now();
+    if (this.withRealNode) assertPreconditions();
     const toolchain = await ensureToolchain();
-    const ports = await this.ports(toolchain);
-    const pki = await ensurePki(join(this.stateDir, 'pki'));
+    const { ports, nodeIndex } = await this.recordState(toolchain);
+    const plan = nodePlan(nodeIndex, this.stateDir);
+    const pki = await this.pki(plan);
     await this.writeConfigs(pki, ports);
 
     const startedNow: Component[] = [];
@@ -102,12 +133,17 @@ export class Sandbox {
             );
           }
         }
-        await this.daemons.start(this.specOf(component, toolchain, pki, ports));
+        await this.daemons.start(this.specOf(component, toolchain, pki, ports, plan));
         startedNow.push(component);
         await this.waitHealthy(component, pki, ports);
       }
       await this.ensureNodes();
+      if (this.withRealNode) await this.realNodeUp(toolchain, pki, ports, plan);
     } catch (error) {
+      if (this.withRealNode) {
+        await new RealNode(this.daemons, plan).down();
+        await this.registry(toolchain, ports).stop();
+      }
       for (const component of [...startedNow].reverse()) await this.daemons.stop(component);
       throw error;
     }
@@ -116,12 +152,18 @@ export class Sandbox {
   }
 
   async down(options: { purge?: boolean } = {}): Promise<void> {
+    const state = existsSync(this.stateFile) ? await this.state() : undefined;
+    if (state) {
+      await new RealNode(this.daemons, nodePlan(state.nodeIndex, this.stateDir)).down();
+      await this.registry(state.toolchain, state.ports).stop();
+    }
     for (const component of [...COMPONENTS].reverse()) {
       if (await this.daemons.stop(component)) log.step(`stopped ${component}`);
     }
     await rm(this.natsUrlFile, { force: true });
     if (options.purge) {
       await rm(this.stateDir, { recursive: true, force: true });
+      if (state) await releaseNodeIndex(state.nodeIndex, this.stateDir);
       log.step(`removed ${relative(process.cwd(), this.stateDir) || this.stateDir}`);
     }
   }
@@ -134,15 +176,17 @@ export class Sandbox {
 
   async status(): Promise<ComponentStatus[]> {
     if (!existsSync(this.stateFile)) return COMPONENTS.map((name) => ({ name, healthy: false, endpoint: '' }));
-    const { ports } = await this.state();
-    const pki = await ensurePki(join(this.stateDir, 'pki'));
-    return Promise.all(
+    const { ports, nodeIndex } = await this.state();
+    const plan = nodePlan(nodeIndex, this.stateDir);
+    const pki = await this.pki(plan);
+    const controlPlane = await Promise.all(
       COMPONENTS.map(async (name) => {
         const pid = this.daemons.pidOf(name);
         const healthy = pid !== undefined && (await this.isHealthy(name, pki, ports));
         return { name, pid, healthy, endpoint: this.endpointOf(name, ports) };
       }),
     );
+    return this.withRealNode ? [...controlPlane, ...(await new RealNode(this.daemons, plan).status())] : controlPlane;
   }
 
   async natsUrl(): Promise<string> {
@@ -156,6 +200,26 @@ export class Sandbox {
       input,
     });
     return stdout;
+  }
+
+  /** The images the real node runs, as pods name them (registry.urumi.test/…): the bases and the add-ons. */
+  async nodeImages(): Promise<NodeImages> {
+    if (!existsSync(this.nodeImagesFile)) throw new Error('the sandbox has no real node: run `npm run sandbox -- up`');
+    return JSON.parse(await readFile(this.nodeImagesFile, 'utf8')) as NodeImages;
+  }
+
+  /** The loopback ports the last `up` used (the ingress controller's answers store and console URLs). */
+  async ports(): Promise<Ports> {
+    return (await this.state()).ports;
+  }
+
+  private get nodeImagesFile(): string {
+    return join(this.stateDir, 'node-images.json');
+  }
+
+  /** The real node of this sandbox (its namespace, plan and a way to run commands inside it). */
+  async realNode(): Promise<RealNode> {
+    return new RealNode(this.daemons, nodePlan((await this.state()).nodeIndex, this.stateDir));
   }
 
   /** The path of one of the binaries the last `up` used (helm, kubectl, …). */
@@ -213,21 +277,108 @@ current-context: urumi-sandbox
     return JSON.parse(await readFile(this.stateFile, 'utf8')) as SandboxState;
   }
 
-  /**
-   * Ports chosen on the first `up` and kept, so the kubeconfig and NATS URL stay valid across restarts;
-   * the toolchain is recorded beside them for kubectl and helm.
-   */
-  private async ports(toolchain: Toolchain): Promise<Ports> {
-    const ports = existsSync(this.stateFile) ? (await this.state()).ports : await this.choosePorts();
-    await mkdir(this.stateDir, { recursive: true });
-    await writeFile(this.stateFile, JSON.stringify({ ports, toolchain } satisfies SandboxState, null, 2) + '\n');
-    return ports;
+  private get withRealNode(): boolean {
+    return this.options.realNode ?? true;
   }
 
-  private async choosePorts(): Promise<Ports> {
-    const ports = {} as Ports;
-    const taken = new Set<number>();
+  private pki(plan: NodePlan): Promise<Pki> {
+    return ensurePki(join(this.stateDir, 'pki'), this.withRealNode ? [plan.hostIp] : []);
+  }
+
+  /**
+   * Ports and the real node's address block, chosen on the first `up` and kept, so the kubeconfig and NATS URL stay
+   * valid across restarts; the toolchain is recorded beside them for kubectl and helm.
+   */
+  private async recordState(toolchain: Toolchain): Promise<SandboxState> {
+    const previous = existsSync(this.stateFile) ? await this.state() : undefined;
+    const state: SandboxState = {
+      ports: await this.choosePorts(previous?.ports),
+      toolchain,
+      nodeIndex: previous?.nodeIndex ?? (await claimNodeIndex(this.stateDir)),
+    };
+    await mkdir(this.stateDir, { recursive: true });
+    await writeFile(this.stateFile, JSON.stringify(state, null, 2) + '\n');
+    return state;
+  }
+
+  /** The registry the real node pulls from (its storage outlives the sandbox, so pushed layers are pushed once). */
+  registry(toolchain: Toolchain, ports: Ports): Registry {
+    return new Registry({ stateDir: this.stateDir, storageDir: registryCacheDir(), port: ports.registry, toolchain });
+  }
+
+  /** Runs `work` with a BuildKit daemon pushing to this sandbox's registry (concurrent sandboxes take turns). */
+  async withImageBuilder<T>(work: (builder: ImageBuilder) => Promise<T>): Promise<T> {
+    const { toolchain, ports } = await this.state();
+    const builder = new ImageBuilder({
+      stateDir: this.stateDir,
+      registry: this.registry(toolchain, ports).address,
+      toolchain,
+    });
+    await builder.start();
+    try {
+      return await work(builder);
+    } finally {
+      await builder.stop();
+    }
+  }
+
+  private async realNodeUp(toolchain: Toolchain, pki: Pki, ports: Ports, plan: NodePlan): Promise<void> {
+    const registry = this.registry(toolchain, ports);
+    if (!(await registry.isHealthy())) await registry.start();
+    const images = await this.withImageBuilder(async (builder) => {
+      const bases = await ensureBaseImages(builder);
+      const pulled = Object.fromEntries(
+        Object.entries(bases).map(([name, pushed]) => [name, pullReference(pushed, builder.registry)]),
+      ) as unknown as BaseImages;
+      // Medusa stores run on the real node: their images are there before anyone asks for one.
+      const [addons, medusa] = await Promise.all([
+        ensureAddonImages(builder, toolchain),
+        ensureMedusaStoreImages(builder, toolchain),
+      ]);
+      return { ...pulled, ...addons, medusa: medusa.images } satisfies NodeImages;
+    });
+    await writeFile(this.nodeImagesFile, JSON.stringify(images, null, 2) + '\n');
+    await this.kubectl(['apply', '--server-side', '--field-manager=urumi-sandbox', '-f', '-'], REAL_NODE_RBAC);
+    await new RealNode(this.daemons, plan).up(
+      {
+        kubelet: binaryOf(toolchain, 'kubelet'),
+        kubeProxy: binaryOf(toolchain, 'kube-proxy'),
+        kubeRouter: binaryOf(toolchain, 'kube-router'),
+      },
+      pki,
+      {
+        apiserverPort: ports.apiserver,
+        registryPort: ports.registry,
+        ingressPort: ports.ingress,
+        pauseImage: images.pause,
+      },
+    );
+    await this.kubectl(['wait', '--for=condition=Ready', `node/${NODE_NAME}`, '--timeout=120s']);
+    const storage = localPathStorageManifest({
+      provisionerImage: images.localPathProvisioner,
+      helperImage: images.debian,
+      volumesDir: join(plan.dir, 'volumes'),
+      isDefaultClass: false,
+    });
+    await this.kubectl(
+      ['apply', '--server-side', '--field-manager=urumi-sandbox', '-f', '-'],
+      [clusterDnsManifest(images), ingressControllerManifest(images), storage].join('\n---\n'),
+    );
+    for (const [namespace, deployment] of [
+      [CLUSTER_DNS.namespace, 'coredns'],
+      [INGRESS_CONTROLLER.namespace, 'traefik'],
+      [LOCAL_PATH_STORAGE.namespace, 'local-path-provisioner'],
+    ] as const) {
+      await this.kubectl(['rollout', 'status', `deployment/${deployment}`, '-n', namespace, '--timeout=180s']);
+    }
+  }
+
+  /** Keeps the ports already chosen and picks the rest (a sandbox made before a component was added has none for it). */
+  private async choosePorts(chosen: Partial<Ports> = {}): Promise<Ports> {
+    const ports = { ...chosen } as Ports;
+    const taken = new Set<number>(Object.values(chosen));
     for (const name of PORT_NAMES) {
+      if (chosen[name] !== undefined) continue;
       let port = await freePort(this.options.preferredPorts?.[name] ?? 0);
       while (taken.has(port)) port = await freePort(0);
       taken.add(port);
@@ -295,7 +446,7 @@ jetstream {
     );
   }
 
-  private specOf(component: Component, toolchain: Toolchain, pki: Pki, ports: Ports): DaemonSpec {
+  private specOf(component: Component, toolchain: Toolchain, pki: Pki, ports: Ports, plan: NodePlan): DaemonSpec {
     const bin = (name: string) => binaryOf(toolchain, name);
     switch (component) {
       case 'etcd':
@@ -323,19 +474,23 @@ jetstream {
           args: [
             `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
             '--bind-address=127.0.0.1',
-            '--advertise-address=127.0.0.1',
+            // Pods reach it at the real node's host end (relayed to loopback); the `kubernetes` Service points there.
+            `--advertise-address=${this.withRealNode ? plan.hostIp : '127.0.0.1'}`,
             `--secure-port=${ports.apiserver}`,
+            `--kubelet-client-certificate=${pki.certOf(identities.apiserverKubeletClient)}`,
+            `--kubelet-client-key=${pki.keyOf(identities.apiserverKubeletClient)}`,
+            '--kubelet-preferred-address-types=InternalIP,Hostname',
             `--tls-cert-file=${pki.serverCert}`,
             `--tls-private-key-file=${pki.serverKey}`,
             `--client-ca-file=${pki.caCert}`,
-            '--authorization-mode=RBAC',
+            '--authorization-mode=Node,RBAC',
             '--anonymous-auth=false',
             '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
             `--service-account-key-file=${pki.serviceAccountPub}`,
             `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-            '--service-cluster-ip-range=10.96.0.0/16',
+            `--service-cluster-ip-range=${SERVICE_CIDR}`,
             '--allow-privileged=true',
-            '--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,PodSecurity,ResourceQuota,DefaultStorageClass,DefaultTolerationSeconds,StorageObjectInUseProtection,DefaultIngressClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy',
+            '--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,NodeRestriction,PodSecurity,ResourceQuota,DefaultStorageClass,DefaultTolerationSeconds,StorageObjectInUseProtection,DefaultIngressClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy',
             '--profiling=false',
           ],
         };
@@ -354,7 +509,7 @@ jetstream {
             `--cluster-signing-cert-file=${pki.caCert}`,
             `--cluster-signing-key-file=${pki.caKey}`,
             '--use-service-account-credentials=true',
-            '--service-cluster-ip-range=10.96.0.0/16',
+            `--service-cluster-ip-range=${SERVICE_CIDR}`,
             '--leader-elect=false',
             // Dynamic PersistentVolumes (hostPath under /tmp/hostpath_pv) for the default StorageClass.
             '--enable-hostpath-provisioner=true',
@@ -466,4 +621,40 @@ metadata:
 provisioner: kubernetes.io/host-path
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
+`;
+
+/**
+ * What the real node's own components may do beyond their default roles: the API server reaches kubelets (exec,
+ * logs), and kube-router reads what it turns into iptables rules.
+ */
+const REAL_NODE_RBAC = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: urumi-sandbox:apiserver-kubelet-client
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:kubelet-api-admin }
+subjects:
+  - { apiGroup: rbac.authorization.k8s.io, kind: User, name: ${identities.apiserverKubeletClient.user} }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: urumi-sandbox:kube-router
+rules:
+  - apiGroups: [""]
+    resources: [namespaces, pods, services, nodes, endpoints]
+    verbs: [get, list, watch]
+  - apiGroups: [networking.k8s.io]
+    resources: [networkpolicies]
+    verbs: [get, list, watch]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: urumi-sandbox:kube-router
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: urumi-sandbox:kube-router }
+subjects:
+  - { apiGroup: rbac.authorization.k8s.io, kind: User, name: ${identities.kubeRouter.user} }
 `;

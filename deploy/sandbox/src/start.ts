@@ -14,6 +14,8 @@ async function main(): Promise<void> {
     gatewayPort: Number(process.env['GATEWAY_PORT'] ?? 8080),
     // The stores' read model, quota ledger and audit trail outlive a restart, as the Stores in the cluster do.
     natsDir: join(sandbox.stateDir, 'platform-nats'),
+    // Medusa stores run on the real node, so Visit store shows a real storefront.
+    realStores: true,
   });
   const stop = async () => {
     log.step('stopping the services (the sandbox keeps running; stop it with `npm run sandbox -- down`)');

@@ -82,6 +82,7 @@ async function buildComponent(component: GoComponent, goVersion: string): Promis
     replaces,
     binaries: component.binaries,
     assets: component.assets,
+    inModule: component.inModule,
     // Editing a main kept in the repository rebuilds it.
     main: sources && createHash('sha256').update(JSON.stringify(sources)).digest('hex'),
   });
@@ -118,25 +119,30 @@ async function build(component: GoComponent, target: ModuleDownload, plan: Build
   const workDir = join(cacheRoot(), 'src', `${component.name}-${component.version}`);
   await rm(workDir, { recursive: true, force: true });
   await mkdir(workDir, { recursive: true });
-  await writeFile(join(workDir, 'go.mod'), renderGoMod(wrapper));
-  if (sources) {
-    for (const [name, text] of Object.entries(sources)) await writeFile(join(workDir, name), text);
+  if (component.inModule) {
+    // The module's own go.mod and go.sum, complete as released: nothing to resolve.
+    await exec('cp', ['-R', `${target.Dir}/.`, workDir]);
+    await exec('chmod', ['-R', 'u+w', workDir]);
   } else {
-    await writeFile(join(workDir, 'tools.go'), renderToolsGo(wrapper));
+    await writeFile(join(workDir, 'go.mod'), renderGoMod(wrapper));
+    if (sources) {
+      for (const [name, text] of Object.entries(sources)) await writeFile(join(workDir, name), text);
+    } else {
+      await writeFile(join(workDir, 'tools.go'), renderToolsGo(wrapper));
+    }
+    let downloads = 0;
+    await withHeartbeat(
+      `  resolving ${component.name} dependencies`,
+      exec('go', ['mod', 'tidy'], {
+        cwd: workDir,
+        env: goEnv(),
+        onStderrLine: (line) => {
+          if (line.startsWith('go: downloading')) downloads += 1;
+        },
+      }),
+    );
+    if (downloads > 0) log.step(`  downloaded ${downloads} modules`);
   }
-
-  let downloads = 0;
-  await withHeartbeat(
-    `  resolving ${component.name} dependencies`,
-    exec('go', ['mod', 'tidy'], {
-      cwd: workDir,
-      env: goEnv(),
-      onStderrLine: (line) => {
-        if (line.startsWith('go: downloading')) downloads += 1;
-      },
-    }),
-  );
-  if (downloads > 0) log.step(`  downloaded ${downloads} modules`);
 
   const staging = `${dir}.partial`;
   await rm(staging, { recursive: true, force: true });

@@ -207,8 +207,8 @@ describe('the store operator (provisioner and cleanup)', () => {
             expect([
               { podSelector: {} },
               {
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
-                podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } },
+                podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
               },
             ]).toContainEqual(peer);
           }

@@ -2,6 +2,7 @@ import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { provideHttpClientTesting } from '@angular/common/http/testing';
 import { Provider, EnvironmentProviders } from '@angular/core';
 import { provideRouter } from '@angular/router';
+import type { EngineView } from '@urumi/contracts';
 import { apiInterceptor } from './core/api.interceptor';
 import { StoreView } from './core/api.types';
 import { SESSION_STORAGE } from './core/session';
@@ -34,6 +35,14 @@ export function aStore(overrides: Partial<StoreView> = {}): StoreView {
     history: [{ step: 'queued', label: 'Queued', at: '2026-01-01T10:00:00.000Z' }],
     ...overrides,
   };
+}
+
+/** GET /api/v1/engines as the sandbox answers it: WooCommerce is only simulated there. */
+export function anEngineList(): EngineView[] {
+  return [
+    { name: 'woocommerce', label: 'WooCommerce', runs: 'simulated' },
+    { name: 'medusa', label: 'MedusaJS', runs: 'real' },
+  ];
 }
 
 /** In-memory Storage for the session. */

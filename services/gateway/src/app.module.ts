@@ -8,6 +8,8 @@ import { ConsoleConfig, consoleConfigFromEnv } from './console/console.config';
 import { ConsoleModule } from './console/console.module';
 import { GatewayConfigModule } from './config/gateway-config.module';
 import { GatewayConfig } from './config/gateway.config';
+import { EnginesConfig, enginesConfigFromEnv } from './engines/engines.config';
+import { EnginesModule } from './engines/engines.module';
 import { describeError } from './http/http-exception.filter';
 import { IdempotencyModule } from './idempotency';
 import { LiveConfig, liveConfigFromEnv } from './live/live.config';
@@ -25,6 +27,8 @@ export interface GatewayModuleConfig {
   readonly live?: LiveConfig;
   /** The built console served at `/` (default: from the environment, CONSOLE_DIR). */
   readonly console?: ConsoleConfig;
+  /** Which engines this cluster only simulates (default: from the environment, SIMULATED_ENGINES). */
+  readonly engines?: EnginesConfig;
 }
 
 @Module({})
@@ -55,6 +59,7 @@ export class AppModule {
         AuthModule.forRoot(config.auth),
         IdempotencyModule.forRoot({ describeError }),
         StoresModule,
+        EnginesModule.forRoot(config.engines ?? enginesConfigFromEnv(process.env)),
         AuditModule,
         LiveModule.forRoot(config.live ?? liveConfigFromEnv(process.env)),
         // Last: it answers only what no API route took.

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import { authConfigFromEnv } from './auth';
 import { GATEWAY_CONFIG, GatewayConfig, gatewayConfigFromEnv } from './config/gateway.config';
+import { enginesConfigFromEnv } from './engines/engines.config';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { jsonBody } from './http/json-body';
 import { withClosedSchemas } from './http/openapi';
@@ -48,6 +49,7 @@ export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpress
       auth: authConfigFromEnv(env),
       throttling: throttlingConfigFromEnv(env),
       live: liveConfigFromEnv(env),
+      engines: enginesConfigFromEnv(env),
     }),
     { logger: new JsonLogger(createLogger('gateway')), bodyParser: false, abortOnError: false },
   );

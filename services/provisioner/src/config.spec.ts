@@ -68,6 +68,64 @@ describe(provisionerConfigFromEnv.name, () => {
     });
   });
 
+  describe('store placement (STORE_NODE_SELECTOR, STORE_TOLERATIONS)', () => {
+    it.each([
+      {},
+      { STORE_NODE_SELECTOR: '{}', STORE_TOLERATIONS: '[]' },
+      { STORE_NODE_SELECTOR: 'null', STORE_TOLERATIONS: 'null' },
+    ])('places stores anywhere by default, or when told so in JSON: %j', (env) => {
+      expect(provisionerConfigFromEnv(env).placement).toEqual({ nodeSelector: {}, tolerations: [] });
+    });
+
+    it('reads a dedicated node pool in JSON form', () => {
+      const sut = provisionerConfigFromEnv({
+        STORE_NODE_SELECTOR: '{"urumi.dev/node":"real"}',
+        STORE_TOLERATIONS: '[{"key":"urumi.dev/node","operator":"Equal","value":"real","effect":"NoSchedule"}]',
+      });
+      expect(sut.placement).toEqual({
+        nodeSelector: { 'urumi.dev/node': 'real' },
+        tolerations: [{ key: 'urumi.dev/node', operator: 'Equal', value: 'real', effect: 'NoSchedule' }],
+      });
+    });
+
+    it('reads the key=value form, with taints written as kubectl taint writes them', () => {
+      const sut = provisionerConfigFromEnv({
+        STORE_NODE_SELECTOR: 'urumi.dev/node=real, pool=stores',
+        STORE_TOLERATIONS: 'urumi.dev/node=real:NoSchedule,dedicated:NoExecute,spot=yes',
+      });
+      expect(sut.placement).toEqual({
+        nodeSelector: { 'urumi.dev/node': 'real', pool: 'stores' },
+        tolerations: [
+          { key: 'urumi.dev/node', operator: 'Equal', value: 'real', effect: 'NoSchedule' },
+          { key: 'dedicated', operator: 'Exists', effect: 'NoExecute' },
+          { key: 'spot', operator: 'Equal', value: 'yes' },
+        ],
+      });
+    });
+
+    it.each([
+      ['STORE_NODE_SELECTOR', 'pool', 'STORE_NODE_SELECTOR: "pool" is not key=value'],
+      ['STORE_NODE_SELECTOR', '{"pool":1}', 'STORE_NODE_SELECTOR: the value of pool must be a label value'],
+      ['STORE_NODE_SELECTOR', '{"pool":', 'STORE_NODE_SELECTOR must be valid JSON or key=value form'],
+      ['STORE_NODE_SELECTOR', 'bad key!=x', 'STORE_NODE_SELECTOR: "bad key!" is not a valid label key'],
+      ['STORE_TOLERATIONS', 'pool=x:Sometimes', 'STORE_TOLERATIONS[0]: effect must be one of NoSchedule'],
+      ['STORE_TOLERATIONS', '{"key":"pool"}', 'STORE_TOLERATIONS must be a JSON array of tolerations'],
+      [
+        'STORE_TOLERATIONS',
+        '[{"key":"pool","operator":"In"}]',
+        'STORE_TOLERATIONS[0]: operator must be Equal or Exists',
+      ],
+      ['STORE_TOLERATIONS', '[{"value":"x"}]', 'STORE_TOLERATIONS[0]: a toleration without a key must use the Exists'],
+      ['STORE_TOLERATIONS', '[{"key":"a","operator":"Exists","value":"x"}]', 'the Exists operator takes no value'],
+      ['STORE_TOLERATIONS', '[{"key":"a","tolerationSeconds":30}]', 'tolerationSeconds applies to NoExecute only'],
+      ['STORE_TOLERATIONS', '[{"key":"a","effects":"NoSchedule"}]', 'STORE_TOLERATIONS[0]: unknown field "effects"'],
+    ])('refuses %s=%s, saying why', (name, raw, message) => {
+      const load = () => provisionerConfigFromEnv({ [name]: raw });
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(message);
+    });
+  });
+
   describe('engine value overrides (ENGINE_VALUES_DIR)', () => {
     let dir = '';
     const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
@@ -102,6 +160,13 @@ describe(provisionerConfigFromEnv.name, () => {
         /woocommerce\.yaml: persistence\.storageClass is set by the provisioner/,
       ],
       ['the store', 'medusa.yaml', 'store:\n  url: http://x\n', /medusa\.yaml: store\.url is set by the provisioner/],
+      ['a nodeSelector that is a list', 'medusa.yaml', 'nodeSelector: [a]\n', /medusa\.yaml: nodeSelector must map/],
+      [
+        'a toleration with an unknown effect',
+        'woocommerce.yaml',
+        'tolerations:\n  - { key: pool, operator: Exists, effect: NoRun }\n',
+        /woocommerce\.yaml: tolerations\[0\]: effect must be one of/,
+      ],
     ])('stops start-up on %s, naming the file and the key', (_what, name, text, message) => {
       write(name, text);
       expect(load).toThrow(ConfigError);

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { Plan } from '@urumi/kube';
 import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
 import { readEngineValues } from './engine-values';
+import { parseNodeSelector, parseTolerations, StorePlacement } from './placement';
 
 /**
  * How store Ingresses are served: plain http; https with the ingress controller's default (wildcard)
@@ -33,6 +34,8 @@ export interface ProvisionerConfig {
   readonly urlScheme: 'http' | 'https';
   /** The StorageClass of the stores' volumes; empty: the cluster's default. */
   readonly storageClass: string;
+  /** Where the stores' pods run (STORE_NODE_SELECTOR, STORE_TOLERATIONS): a dedicated node pool, or anywhere. */
+  readonly placement: StorePlacement;
   readonly plan: Plan;
   /** Where the engine charts (charts/store-<engine>) are. */
   readonly chartsDir: string;
@@ -71,6 +74,10 @@ export function provisionerConfigFromEnv(env: NodeJS.ProcessEnv): ProvisionerCon
     tls,
     urlScheme: tls.mode === 'none' ? 'http' : 'https',
     storageClass: envString(env, 'STORE_STORAGE_CLASS', ''),
+    placement: {
+      nodeSelector: parseNodeSelector('STORE_NODE_SELECTOR', env['STORE_NODE_SELECTOR']),
+      tolerations: parseTolerations('STORE_TOLERATIONS', env['STORE_TOLERATIONS']),
+    },
     plan: oneOf('STORE_PLAN', plan, ['small', 'medium', 'large'] as const),
     chartsDir: resolve(envString(env, 'CHARTS_DIR', 'charts')),
     helmBinary: envString(env, 'HELM_BINARY', 'helm'),

@@ -9,7 +9,7 @@ const aStore = (name = 'fashion-boutique'): Store => ({
 });
 
 describe(chartValues.name, () => {
-  const settings = { urlScheme: 'https', storageClass: 'fast-ssd' };
+  const settings = { urlScheme: 'https', storageClass: 'fast-ssd', placement: { nodeSelector: {}, tolerations: [] } };
 
   it('sets the store, its credentials and the StorageClass', () => {
     expect(chartValues(aStore(), settings)).toEqual({
@@ -21,6 +21,33 @@ describe(chartValues.name, () => {
       },
       credentials: { secretName: 'store-credentials' },
       persistence: { storageClass: 'fast-ssd' },
+      nodeSelector: {},
+      tolerations: [],
+    });
+  });
+
+  describe('placement', () => {
+    const pool = {
+      nodeSelector: { 'urumi.dev/node': 'real' },
+      tolerations: [
+        { key: 'urumi.dev/node', operator: 'Equal' as const, value: 'real', effect: 'NoSchedule' as const },
+      ],
+    };
+
+    it("gives every engine the provisioner's node selector and tolerations", () => {
+      const sut = chartValues(aStore(), { ...settings, placement: pool }, { image: { tag: '1' } });
+      expect([sut['nodeSelector'], sut['tolerations'], sut['image']]).toEqual([
+        { 'urumi.dev/node': 'real' },
+        pool.tolerations,
+        { tag: '1' },
+      ]);
+    });
+
+    it("lets an engine's overrides replace each whole, not merge into it", () => {
+      const sut = chartValues(aStore(), { ...settings, placement: pool }, { nodeSelector: {}, tolerations: [] });
+      expect([sut['nodeSelector'], sut['tolerations']]).toEqual([{}, []]);
+      const other = chartValues(aStore(), { ...settings, placement: pool }, { nodeSelector: { pool: 'php' } });
+      expect([other['nodeSelector'], other['tolerations']]).toEqual([{ pool: 'php' }, pool.tolerations]);
     });
   });
 

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CREDENTIALS_SECRET } from './credentials';
 import { ENGINES } from './engines';
+import { checkNodeSelector, checkTolerations, StorePlacement } from './placement';
 
 /**
  * Each engine's value overrides, `<dir>/<engine>.yaml` (a mounted ConfigMap; its `..data` entries are
@@ -21,6 +22,8 @@ export function readEngineValues(dir: string): ReadonlyMap<string, Record<string
       PROVISIONER_VALUES.some((key) => path === key || path.startsWith(`${key}.`)),
     );
     if (owned) throw new ConfigError(`${file}: ${owned} is set by the provisioner and cannot be overridden`);
+    if ('nodeSelector' in overrides) checkNodeSelector(`${file}: nodeSelector`, overrides['nodeSelector']);
+    if ('tolerations' in overrides) checkTolerations(`${file}: tolerations`, overrides['tolerations']);
     values.set(engine, overrides);
   }
   return values;
@@ -61,27 +64,39 @@ function leafPaths(values: Record<string, unknown>, prefix = ''): string[] {
 export interface ChartSettings {
   readonly urlScheme: string;
   readonly storageClass: string;
+  readonly placement: StorePlacement;
 }
 
 /** The values the provisioner sets (charts/README.md): an engine's overrides may set anything else. */
 export const PROVISIONER_VALUES = ['store', 'credentials', 'persistence.storageClass'] as const;
 
-/** The values the engine chart is installed with: the provisioner's own over the engine's overrides. */
+/**
+ * The values the engine chart is installed with: the provisioner's own over the engine's overrides. The store
+ * placement goes to every engine as `nodeSelector` and `tolerations`, unless the engine's overrides set their own
+ * (each replaces the setting whole: an engine whose images only some nodes can run).
+ */
 export function chartValues(
   store: Store,
   settings: ChartSettings,
   overrides: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  return merged(overrides, {
-    store: {
-      name: store.metadata.name,
-      host: store.spec.domain,
-      url: `${settings.urlScheme}://${store.spec.domain}`,
-      adminEmail: `admin@${store.spec.domain}`,
+  const placement = {
+    nodeSelector: overrides['nodeSelector'] ?? settings.placement.nodeSelector,
+    tolerations: overrides['tolerations'] ?? settings.placement.tolerations,
+  };
+  return merged(
+    { ...overrides, ...placement },
+    {
+      store: {
+        name: store.metadata.name,
+        host: store.spec.domain,
+        url: `${settings.urlScheme}://${store.spec.domain}`,
+        adminEmail: `admin@${store.spec.domain}`,
+      },
+      credentials: { secretName: CREDENTIALS_SECRET },
+      persistence: { storageClass: settings.storageClass },
     },
-    credentials: { secretName: CREDENTIALS_SECRET },
-    persistence: { storageClass: settings.storageClass },
-  });
+  );
 }
 
 export const isMapping = (value: unknown): value is Record<string, unknown> =>

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { MedusaShopper } from '@urumi/sandbox';
 import {
   asUser,
   exec,
@@ -28,8 +29,6 @@ const bookkeeping = new Set([
   'script_migrations',
   'link_module_migrations',
 ]);
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The MedusaJS store app that charts/store-medusa deploys, proven end to end: setup, then a real order. */
 describe('Medusa store engine', () => {
@@ -158,95 +157,25 @@ describe('Medusa store engine', () => {
       });
       say(`time to first /health: ${seconds(Date.now() - startedAt)}`);
 
-      const call = async (
-        method: string,
-        path: string,
-        headers: Record<string, string>,
-        body?: Json,
-      ): Promise<Json> => {
-        const response = await fetch(`${base}${path}`, {
-          method,
-          headers: { 'content-type': 'application/json', ...headers },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-        const text = await response.text();
-        if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}\n${medusa!.tail()}`);
-        return JSON.parse(text) as Json;
-      };
-
-      const storefront = await fetch(`${base}/`);
-      expect([storefront.status, await storefront.text()]).toEqual([
-        200,
-        expect.stringContaining('/storefront/config'),
-      ]);
-      const adminUi = await fetch(`${base}/app`);
-      expect([adminUi.status, adminUi.headers.get('content-type')]).toEqual([
-        200,
-        expect.stringContaining('text/html'),
-      ]);
+      const shopper = new MedusaShopper({ url: base }, () => medusa!.tail());
+      const storefront = await shopper.page('/');
+      expect([storefront.status, storefront.body]).toEqual([200, expect.stringContaining('/storefront/config')]);
+      const adminUi = await shopper.page('/app');
+      expect([adminUi.status, adminUi.contentType]).toEqual([200, expect.stringContaining('text/html')]);
 
       // The storefront's configuration: the publishable key the seed created, found at run time.
-      const config = await call('GET', '/storefront/config', {});
-      expect(config['publishable_key']).toMatch(/^pk_/);
-      const storeHeaders = { 'x-publishable-api-key': config['publishable_key'] as string };
-      const store = (method: string, path: string, body?: Json) => call(method, path, storeHeaders, body);
-
-      const orderStarted = Date.now();
-      const { regions } = await store('GET', '/store/regions');
-      const region = regions.find((r: Json) => r['name'] === 'Europe');
-      const { products } = await store(
-        'GET',
-        `/store/products?handle=urumi-t-shirt&region_id=${region.id}&fields=*variants.calculated_price`,
-      );
-      const variant = products[0].variants.find((v: Json) => v['sku'] === 'URUMI-TEE-M');
-      const unitPrice = variant.calculated_price.calculated_amount as number;
-
-      let { cart } = await store('POST', '/store/carts', { region_id: region.id });
-      ({ cart } = await store('POST', `/store/carts/${cart.id}/line-items`, { variant_id: variant.id, quantity: 2 }));
-      const address = {
-        first_name: 'Ada',
-        last_name: 'Lovelace',
-        address_1: 'Unter den Linden 1',
-        city: 'Berlin',
-        postal_code: '10117',
-        country_code: 'de',
-      };
-      ({ cart } = await store('POST', `/store/carts/${cart.id}`, {
-        email: 'ada@example.com',
-        shipping_address: address,
-        billing_address: address,
-      }));
-      const { shipping_options } = await store('GET', `/store/shipping-options?cart_id=${cart.id}`);
-      const shipping = shipping_options.find((o: Json) => o['name'] === 'Standard Shipping');
-      ({ cart } = await store('POST', `/store/carts/${cart.id}/shipping-methods`, { option_id: shipping.id }));
-      const { payment_collection } = await store('POST', '/store/payment-collections', { cart_id: cart.id });
-      await store('POST', `/store/payment-collections/${payment_collection.id}/payment-sessions`, {
-        provider_id: 'pp_system_default',
-      });
-      const completed = await store('POST', `/store/carts/${cart.id}/complete`, {});
-      say(`order flow through the Store API: ${seconds(Date.now() - orderStarted)}`);
-      expect(completed['type']).toBe('order');
-      const expectedTotal = 2 * unitPrice + (shipping.amount as number);
-      expect(unitPrice).toBe(20);
+      const publishableKey = await shopper.publishableKey();
+      expect(publishableKey).toMatch(/^pk_/);
+      const placed = await shopper.placeOrder(publishableKey);
+      say(`order flow through the Store API: ${seconds(placed.ms)}`);
+      const expectedTotal = 2 * placed.unitPrice + placed.shippingAmount;
+      expect(placed.unitPrice).toBe(20);
       expect(expectedTotal).toBe(50);
 
-      const { token } = await call('POST', '/auth/user/emailpass', {}, admin);
-      const adminHeaders = { authorization: `Bearer ${token}` };
-      const { order } = await call(
-        'GET',
-        `/admin/orders/${completed['order'].id}?fields=id,email,total,*items`,
-        adminHeaders,
-      );
+      const { order, reservations } = await shopper.adminView(admin, placed);
       expect(order).toMatchObject({ email: 'ada@example.com', total: expectedTotal });
       expect(order.items).toEqual([expect.objectContaining({ variant_sku: 'URUMI-TEE-M', quantity: 2 })]);
-
-      const { inventory_items } = await call('GET', '/admin/inventory-items?sku=URUMI-TEE-M', adminHeaders);
-      const { reservations } = await call(
-        'GET',
-        `/admin/reservations?inventory_item_id=${inventory_items[0].id}`,
-        adminHeaders,
-      );
-      expect(reservations).toEqual([expect.objectContaining({ line_item_id: order.items[0].id, quantity: 2 })]);
+      expect(reservations).toEqual([expect.objectContaining({ line_item_id: order.items[0]!.id, quantity: 2 })]);
 
       expect(worker!.running).toBe(true);
       say(`server RSS after the order: ${medusa.rssMiB().toFixed(0)} MiB`);

@@ -139,7 +139,8 @@ async function serverSideMeans(metricsUrl: string): Promise<Record<string, numbe
 }
 
 async function main(): Promise<void> {
-  const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', 'bench') });
+  // KWOK nodes only: the benchmark measures the platform, not containers.
+  const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', 'bench'), realNode: false });
   await sandbox.down({ purge: true });
   await sandbox.up();
   const platform = new Platform(sandbox, {

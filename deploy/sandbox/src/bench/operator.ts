@@ -37,7 +37,8 @@ async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Pr
  * directly with kubectl for as many stores, no platform — timed the same way. Prints and writes JSON.
  */
 async function main(): Promise<void> {
-  const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', 'bench-operator') });
+  // KWOK nodes only: the benchmark measures the operators' cost per store, not containers.
+  const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', 'bench-operator'), realNode: false });
   await sandbox.down({ purge: true });
   await sandbox.up();
   const platform = new Platform(sandbox, {

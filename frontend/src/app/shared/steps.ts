@@ -1,6 +1,5 @@
-import { EngineName, engineNames, Step } from '@urumi/contracts';
+import { EngineName, engineLabels, engineNames, Step } from '@urumi/contracts';
 
-const ENGINE_LABELS: Readonly<Record<EngineName, string>> = { woocommerce: 'WooCommerce', medusa: 'MedusaJS' };
 const ADMIN_PATHS: Readonly<Record<EngineName, string>> = { woocommerce: '/wp-admin/', medusa: '/app' };
 
 export type Tone = 'pending' | 'progress' | 'success' | 'danger' | 'warning';
@@ -37,10 +36,10 @@ export const STEPS: readonly { readonly slug: string; readonly label: string }[]
 
 export const ENGINES: readonly { readonly name: EngineName; readonly label: string }[] = (
   Object.keys(engineNames) as EngineName[]
-).map((name) => ({ name, label: ENGINE_LABELS[name] }));
+).map((name) => ({ name, label: engineLabels[name] }));
 
 export function engineLabel(engine: EngineName): string {
-  return ENGINE_LABELS[engine] ?? engine;
+  return engineLabels[engine] ?? engine;
 }
 
 /** Where a store's admin lives, by engine. */

@@ -1,17 +1,37 @@
-import { ChangeDetectionStrategy, Component, computed, inject, output, signal } from '@angular/core';
-import { EngineName, storeNameProblem } from '@urumi/contracts';
+import { ChangeDetectionStrategy, Component, computed, inject, OnInit, output, signal } from '@angular/core';
+import { EngineName, EngineRuns, storeNameProblem } from '@urumi/contracts';
 import { StoreView } from '../core/api.types';
 import { ApiError } from '../core/api-error';
+import { EnginesApi } from '../core/engines-api';
 import { StoresApi } from '../core/stores-api';
 import { ENGINES } from '../shared/steps';
 
+/** An engine on offer; `runs` is unknown until the gateway says (or if it cannot). */
+interface EngineChoice {
+  readonly name: EngineName;
+  readonly label: string;
+  readonly runs?: EngineRuns;
+}
+
+/** The first engine that runs for real, else the first one (the list is never empty: see loadEngines). */
+function defaultEngine(engines: readonly EngineChoice[]): EngineName {
+  return (engines.find((engine) => engine.runs === 'real') ?? engines[0])?.name ?? 'woocommerce';
+}
+
 /**
  * Name + engine → POST /api/v1/stores. The name rule is the gateway's own (from @urumi/contracts), shown
- * as the user types; what only the platform can refuse (a taken name, a rate limit) shows after submit.
+ * as the user types; what only the platform can refuse (a taken name, a rate limit) shows after submit. Each
+ * engine says when this cluster only simulates it, and the choice starts on one that runs for real.
  */
 @Component({
   selector: 'urumi-create-store',
   changeDetection: ChangeDetectionStrategy.OnPush,
+  // Under its engine's name, not between two engines.
+  styles: `
+    .engine-note {
+      margin: -0.5rem 0 0.25rem 2rem;
+    }
+  `,
   template: `
     <form class="create" (submit)="submit($event)" novalidate aria-labelledby="create-title">
       <h2 id="create-title">Launch a store</h2>
@@ -41,17 +61,29 @@ import { ENGINES } from '../shared/steps';
       </div>
       <fieldset class="field">
         <legend>Engine</legend>
-        @for (engine of engines; track engine.name) {
-          <label class="choice">
-            <input
-              type="radio"
-              name="engine"
-              [value]="engine.name"
-              [checked]="engine.name === selectedEngine()"
-              (change)="selectedEngine.set(engine.name)"
-            />
-            {{ engine.label }}
-          </label>
+        @for (engine of engines(); track engine.name) {
+          <div>
+            <label class="choice">
+              <input
+                type="radio"
+                name="engine"
+                [value]="engine.name"
+                [checked]="engine.name === selectedEngine()"
+                (change)="chosenEngine.set(engine.name)"
+                (click)="chosenEngine.set(engine.name)"
+                [attr.aria-describedby]="engine.runs === 'simulated' ? noteId(engine.name) : null"
+              />
+              {{ engine.label }}
+            </label>
+            @if (engine.runs === 'simulated') {
+              <p class="help engine-note" [id]="noteId(engine.name)">
+                Simulated on this cluster: its pods are scheduled, no container runs.
+              </p>
+            }
+          </div>
+        }
+        @if (enginesUnknown(); as message) {
+          <p class="help" role="status">Could not tell which engines run for real on this cluster: {{ message }}</p>
         }
       </fieldset>
       <button type="submit" class="button" [disabled]="busy() || waitSeconds() > 0">
@@ -68,14 +100,22 @@ import { ENGINES } from '../shared/steps';
     </form>
   `,
 })
-export class CreateStoreForm {
+export class CreateStoreForm implements OnInit {
   private readonly api = inject(StoresApi);
+  private readonly enginesApi = inject(EnginesApi);
 
   readonly created = output<StoreView>();
 
-  protected readonly engines = ENGINES;
+  /** Until the gateway answers, every engine, with nothing said about how it runs. */
+  protected readonly engines = signal<readonly EngineChoice[]>(ENGINES);
+  protected readonly enginesUnknown = signal<string | null>(null);
+  /**
+   * What the user picked (on click too: confirming the engine shown as the default fires no change, yet must
+   * hold when the gateway's answer moves the default); until then, the default of the engines as last known.
+   */
+  protected readonly chosenEngine = signal<EngineName | null>(null);
+  protected readonly selectedEngine = computed(() => this.chosenEngine() ?? defaultEngine(this.engines()));
   protected readonly name = signal('');
-  protected readonly selectedEngine = signal<EngineName>('woocommerce');
   protected readonly touched = signal(false);
   protected readonly busy = signal(false);
   protected readonly refusal = signal<string | null>(null);
@@ -87,6 +127,23 @@ export class CreateStoreForm {
   /** One key per intended store: a retry after a lost answer cannot create it twice. */
   private idempotencyKey = crypto.randomUUID();
   private countdown?: ReturnType<typeof setInterval>;
+
+  ngOnInit(): void {
+    void this.loadEngines();
+  }
+
+  protected noteId(engine: EngineName): string {
+    return `engine-${engine}-note`;
+  }
+
+  private async loadEngines(): Promise<void> {
+    try {
+      const engines = await this.enginesApi.list();
+      if (engines.length > 0) this.engines.set(engines);
+    } catch (error) {
+      this.enginesUnknown.set(ApiError.from(error).message);
+    }
+  }
 
   protected onName(value: string): void {
     this.name.set(value);

@@ -2,7 +2,7 @@ import { HttpTestingController } from '@angular/common/http/testing';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { Session } from '../core/session';
 import { StoreState } from '../core/store-state';
-import { aStore, provideConsoleTesting, settle } from '../testing';
+import { aStore, anEngineList, provideConsoleTesting, settle } from '../testing';
 import { StoresPage } from './stores.page';
 
 describe(StoresPage.name, () => {
@@ -17,6 +17,7 @@ describe(StoresPage.name, () => {
     fixture = TestBed.createComponent(StoresPage);
     element = fixture.nativeElement;
     fixture.detectChanges();
+    backend.expectOne('/api/v1/engines').flush(anEngineList());
   }
 
   afterEach(() => backend.verify());

@@ -1,0 +1,3 @@
+module urumi.local/images/pause
+
+go 1.26

@@ -1,0 +1,373 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadYaml } from '@kubernetes/client-node';
+import { formatDuration } from '../src/log';
+import { ensureMedusaStoreImages, MedusaStoreImagesBuilt } from '../src/images/medusa-images';
+import { NODE_NAME } from '../src/node/plan';
+import { RealNode } from '../src/node/real-node';
+import { repoRoot } from '../src/paths';
+import { Platform, REAL_STORES_ENV } from '../src/platform';
+import { eventually } from '../src/testing/eventually';
+import { MedusaShopper } from '../src/testing/medusa-shopper';
+import { testSandbox } from '../src/testing/test-sandbox';
+import { SeededUser } from '../src/tokens';
+import { ensureToolchain } from '../src/toolchain';
+
+// Images are built (minutes cold), and a real Medusa store migrates, seeds and starts on the real node.
+jest.setTimeout(30 * 60_000);
+
+const tenant: SeededUser = { name: 'mira', role: 'tenant', token: 'mira-medusa-store-test-token-00' };
+const STORE = 'real-medusa';
+/** The store's pods by component (app.kubernetes.io/component), as charts/store-medusa makes them. */
+const COMPONENTS = ['database', 'redis', 'server', 'setup', 'worker'];
+
+interface Pod {
+  metadata: { name: string; namespace: string; uid: string; labels: Record<string, string> };
+  spec: { nodeName?: string };
+  status: {
+    phase: string;
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
+    initContainerStatuses?: ContainerStatus[];
+    containerStatuses?: ContainerStatus[];
+  };
+}
+interface ContainerStatus {
+  name: string;
+  containerID?: string;
+  state: {
+    running?: { startedAt: string };
+    terminated?: { startedAt: string; finishedAt: string; exitCode: number };
+  };
+}
+interface StoreView {
+  id: string;
+  step: string;
+  url: string;
+  namespace: string;
+  message?: string;
+}
+interface Event {
+  reason: string;
+  message: string;
+}
+
+const numbers: string[] = [];
+const say = (line: string) => {
+  numbers.push(line);
+  process.stdout.write(`[medusa-store] ${line}\n`);
+};
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** A terminated container's run time, from its own timestamps (second resolution). */
+const ranFor = (status: ContainerStatus | undefined) => {
+  const t = status?.state.terminated;
+  return t ? Date.parse(t.finishedAt) - Date.parse(t.startedAt) : NaN;
+};
+
+/** `Successfully pulled image "x" in 1.2s (…)` → ms; Go durations as the kubelet prints them. */
+function pullMs(message: string): number {
+  const duration = /pulled image "[^"]+" in ([0-9.hmsµ]+)/.exec(message)?.[1] ?? '';
+  let ms = 0;
+  for (const [, n = '0', unit] of duration.matchAll(/([0-9.]+)(h|ms|µs|m|s)/g)) {
+    ms += Number(n) * { h: 3_600_000, m: 60_000, s: 1000, ms: 1, µs: 0.001 }[unit as 'h' | 'm' | 's' | 'ms' | 'µs'];
+  }
+  return ms;
+}
+
+/** The memory cgroup folder of a container on the real node (cgroupfs driver: named by its ID, below the node's). */
+function memoryCgroupOf(node: RealNode, containerId: string): string | undefined {
+  const walk = (dir: string, depth: number): string | undefined => {
+    if (depth > 6 || !existsSync(dir)) return undefined;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      if (entry.name === containerId) return join(dir, entry.name);
+      const found = walk(join(dir, entry.name), depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(join('/sys/fs/cgroup/memory', node.cgroup), 0);
+}
+
+/**
+ * Issue 13, items 4 and 6: a Medusa store requested through the API runs for real on the real node — PostgreSQL,
+ * Redis, the setup Job, server and worker as containers under the namespace's fence — and a shopper orders through the
+ * ingress controller at the store's URL; DELETE leaves nothing of it on the node.
+ */
+describe('a Medusa store on the real node', () => {
+  const sandbox = testSandbox();
+  const kubectl = (...args: string[]) => sandbox.kubectl(args);
+  const kubeJson = async <T>(...args: string[]) => JSON.parse(await kubectl(...args, '-o', 'json')) as T;
+  let node: RealNode;
+  let images: MedusaStoreImagesBuilt;
+  let gatewayUrl = '';
+  let ingressPort = 0;
+  let storeId = '';
+  let view: StoreView;
+  let readyMs = 0;
+  let volumesDir = '';
+  const platformLogs: string[] = [];
+
+  const platform = new Platform(sandbox, {
+    users: [tenant],
+    env: {
+      LOG_LEVEL: 'info',
+      RESYNC_SECONDS: '5',
+      SWEEP_SECONDS: '2',
+      PROVISION_TIMEOUT_SECONDS: '1500',
+    },
+    // Medusa's images from the local registry and its pods on the real node; WooCommerce kept on KWOK.
+    realStores: true,
+    output: (line) => platformLogs.push(line),
+  });
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${gatewayUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${tenant.token}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as StoreView };
+  };
+  const storePods = async () =>
+    (await kubeJson<{ items: Pod[] }>('get', 'pods', '-n', `store-${STORE}`)).items.filter(
+      (p) => p.metadata.labels['app.kubernetes.io/part-of'] === 'urumi-store',
+    );
+
+  beforeAll(async () => {
+    node = await sandbox.realNode();
+    ingressPort = (await sandbox.ports()).ingress;
+    volumesDir = join(node.plan.dir, 'volumes');
+    // `up` built them already: this finds them up to date (and says so), or tells how long a rebuild took.
+    const toolchain = await ensureToolchain();
+    images = await sandbox.withImageBuilder((builder) => ensureMedusaStoreImages(builder, toolchain));
+    for (const [name, built] of Object.entries(images.built)) {
+      say(`image ${name}: ${built.upToDate ? 'up to date' : 'built'} in ${formatDuration(built.ms)}`);
+    }
+    ({ gatewayUrl } = await platform.start());
+  });
+
+  afterAll(async () => {
+    await platform.stop();
+    if (numbers.length) process.stdout.write(`[medusa-store] numbers:\n  ${numbers.join('\n  ')}\n`);
+  });
+
+  it("points the chart at exactly the images it built, through the sandbox's engine-values overlay", () => {
+    const overlay = loadYaml<{
+      image: { repository: string };
+      postgres: { image: { repository: string; tag: string } };
+      redis: { image: { repository: string; tag: string } };
+    }>(readFileSync(join(REAL_STORES_ENV['ENGINE_VALUES_DIR'] ?? '', 'medusa.yaml'), 'utf8'));
+    const chartTag = /^ {2}tag: (\S+)/m.exec(readFileSync(join(repoRoot, 'charts/store-medusa/values.yaml'), 'utf8'));
+    expect([
+      `${overlay.image.repository}:${chartTag?.[1]}`,
+      `${overlay.postgres.image.repository}:${overlay.postgres.image.tag}`,
+      `${overlay.redis.image.repository}:${overlay.redis.image.tag}`,
+    ]).toEqual([images.images.store, images.images.postgresql, images.images.redis]);
+  });
+
+  it('becomes Ready with every container running on the real node, inside the namespace fence', async () => {
+    const requested = Date.now();
+    const created = await api('POST', '/api/v1/stores', { name: STORE, engine: 'medusa' });
+    expect(created.status).toBe(202);
+    storeId = created.body.id;
+    view = await eventually(
+      async () => {
+        const { body } = await api('GET', `/api/v1/stores/${storeId}`);
+        if (body.step === 'failed') throw new Error(`the store failed: ${body.message}`);
+        expect(body.step).toBe('ready');
+        return body;
+      },
+      25 * 60_000,
+      1000,
+    ).catch(async (error: Error) => {
+      const pods = await kubectl('get', 'pods,pvc,events', '-n', `store-${STORE}`).catch((e: Error) => e.message);
+      throw new Error(`${error.message}\n${pods}\n${platformLogs.slice(-30).join('\n')}`);
+    });
+    readyMs = Date.now() - requested;
+    expect(view.namespace).toBe(`store-${STORE}`);
+
+    const pods = await storePods();
+    const component = (p: Pod) => p.metadata.labels['app.kubernetes.io/component'];
+    expect([...new Set(pods.map(component))].sort()).toEqual(COMPONENTS);
+    expect(pods.map((p) => `${p.metadata.name} on ${p.spec.nodeName}`)).toEqual(
+      pods.map((p) => `${p.metadata.name} on ${NODE_NAME}`),
+    );
+    const ready = (p: Pod) => p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    expect(pods.map((p) => [component(p), component(p) === 'setup' ? p.status.phase : ready(p)]).sort()).toEqual(
+      COMPONENTS.map((c) => [c, c === 'setup' ? 'Succeeded' : true]),
+    );
+
+    const ns = await kubeJson<{ metadata: { labels: Record<string, string> } }>('get', 'namespace', view.namespace);
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    const fence = await kubectl('get', 'resourcequota,limitrange,networkpolicy', '-n', view.namespace, '-o', 'name');
+    expect(fence.trim().split('\n').sort()).toEqual([
+      'limitrange/store-limits',
+      'networkpolicy.networking.k8s.io/allow-dns',
+      'networkpolicy.networking.k8s.io/allow-ingress-controller',
+      'networkpolicy.networking.k8s.io/allow-same-store',
+      'networkpolicy.networking.k8s.io/default-deny',
+      'resourcequota/store-quota',
+    ]);
+
+    // The share of the wait: image pulls (the kubelet's events), and the setup Job's steps (its containers' times).
+    const events = await kubeJson<{ items: Event[] }>('get', 'events', '-n', view.namespace);
+    const pulls = events.items.filter((e) => e.reason === 'Pulled').map((e) => e.message);
+    // Pods pull at once: each image's slowest pull is what its first pod waited for.
+    const slowestPull = new Map<string, number>();
+    for (const message of pulls.filter((m) => m.startsWith('Successfully pulled'))) {
+      const image = /pulled image "([^"]+)"/.exec(message)?.[1] ?? '';
+      slowestPull.set(image, Math.max(slowestPull.get(image) ?? 0, pullMs(message)));
+    }
+    const setup = pods.find((p) => component(p) === 'setup')!;
+    const step = (name: string) =>
+      [...(setup.status.initContainerStatuses ?? []), ...(setup.status.containerStatuses ?? [])].find(
+        (s) => s.name === name,
+      );
+    say(`POST → Ready: ${formatDuration(readyMs)}`);
+    for (const [image, ms] of slowestPull) say(`image pull ${image}: ${formatDuration(ms)} (${ms} ms)`);
+    for (const name of ['migrate', 'admin', 'seed']) say(`setup ${name}: ${formatDuration(ranFor(step(name)))}`);
+    const server = pods.find((p) => component(p) === 'server')!;
+    const serverStarted = server.status.containerStatuses?.[0]?.state.running?.startedAt ?? '';
+    const serverReady = server.status.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '';
+    say(`server: container start → Ready ${formatDuration(Date.parse(serverReady) - Date.parse(serverStarted))}`);
+  });
+
+  it("takes a shopper's order through the ingress controller at the store's URL", async () => {
+    const url = new URL(view.url);
+    expect(url.hostname).toBe(`${STORE}.127.0.0.1.nip.io`);
+    // The store's name resolved to the controller's loopback address, as nip.io answers it.
+    const shopper = new MedusaShopper({ url: `http://${url.hostname}:${ingressPort}`, resolveTo: '127.0.0.1' }, () =>
+      kubectl('logs', '-n', view.namespace, 'deployment/store-server', '--tail=30').catch((e: Error) => e.message),
+    );
+    const storefront = await shopper.page('/');
+    expect([storefront.status, storefront.body]).toEqual([200, expect.stringContaining('/storefront/config')]);
+    const publishableKey = await shopper.publishableKey();
+    expect(publishableKey).toMatch(/^pk_/);
+
+    const placed = await shopper.placeOrder(publishableKey);
+    const password = Buffer.from(
+      await kubectl(
+        'get',
+        'secret',
+        'store-credentials',
+        '-n',
+        view.namespace,
+        '-o',
+        'jsonpath={.data.admin-password}',
+      ),
+      'base64',
+    ).toString();
+    const { order, reservations } = await shopper.adminView({ email: `admin@${url.hostname}`, password }, placed);
+    expect(order).toMatchObject({ id: placed.orderId, email: 'ada@example.com', total: 50 });
+    expect(order.items).toEqual([expect.objectContaining({ variant_sku: 'URUMI-TEE-M', quantity: 2 })]);
+    expect(reservations).toEqual([expect.objectContaining({ line_item_id: order.items[0]!.id, quantity: 2 })]);
+    say(`order flow through the ingress controller: ${formatDuration(placed.ms)} (${placed.ms} ms)`);
+
+    // What the store costs on the node: each running container's memory cgroup after the order.
+    let total = 0;
+    for (const pod of await storePods()) {
+      for (const status of pod.status.containerStatuses ?? []) {
+        const id = status.containerID?.replace('containerd://', '') ?? '';
+        const dir = id && !status.state.terminated ? memoryCgroupOf(node, id) : undefined;
+        if (!dir) continue;
+        const stat = readFileSync(join(dir, 'memory.stat'), 'utf8');
+        const rss = Number(/^total_rss (\d+)$/m.exec(stat)?.[1] ?? 0);
+        const usage = Number(readFileSync(join(dir, 'memory.usage_in_bytes'), 'utf8'));
+        total += rss;
+        say(
+          `${pod.metadata.labels['app.kubernetes.io/component']}/${status.name}: RSS ${mib(rss)}, usage ${mib(usage)}`,
+        );
+      }
+    }
+    say(`the store's RSS in all: ${mib(total)}`);
+    expect(total).toBeGreaterThan(0);
+  });
+
+  it('keeps a WooCommerce store on the KWOK nodes (its image cannot be built here), its volumes bound all the same', async () => {
+    const created = await api('POST', '/api/v1/stores', { name: 'kwok-woo', engine: 'woocommerce' });
+    expect(created.status).toBe(202);
+    const woo = await eventually(
+      async () => {
+        const { body } = await api('GET', `/api/v1/stores/${created.body.id}`);
+        if (body.step === 'failed') throw new Error(`the store failed: ${body.message}`);
+        expect(body.step).toBe('ready');
+        return body;
+      },
+      5 * 60_000,
+      1000,
+    );
+    const pods = (await kubeJson<{ items: Pod[] }>('get', 'pods', '-n', woo.namespace)).items;
+    expect(pods.length).toBeGreaterThan(0);
+    expect(pods.filter((p) => !p.spec.nodeName?.startsWith('kwok-node-')).map((p) => p.metadata.name)).toEqual([]);
+    const claims = await kubeJson<{ items: { status: { phase: string } }[] }>('get', 'pvc', '-n', woo.namespace);
+    expect(claims.items.map((c) => c.status.phase)).toEqual(claims.items.map(() => 'Bound'));
+    expect((await api('DELETE', `/api/v1/stores/${created.body.id}`)).status).toBe(202);
+    await eventually(
+      async () => expect(await kubectl('get', 'namespace', '--ignore-not-found', '-o', 'name', woo.namespace)).toBe(''),
+      5 * 60_000,
+      500,
+    );
+  });
+
+  it('DELETE leaves no namespace, release, volume, folder or container of the store on the node', async () => {
+    const namespace = view.namespace;
+    const pvs = (
+      await kubeJson<{
+        items: {
+          metadata: { name: string };
+          spec: { claimRef?: { namespace: string }; hostPath?: { path: string } };
+        }[];
+      }>('get', 'pv')
+    ).items.filter((pv) => pv.spec.claimRef?.namespace === namespace);
+    const folders = pvs.map((pv) => pv.spec.hostPath?.path ?? '');
+    expect(folders.map((f) => f.startsWith(`${volumesDir}/`) && existsSync(f))).toEqual([true]);
+    const containers = () =>
+      node.run('ctr', [
+        '-a',
+        node.paths.containerdSocket,
+        '-n',
+        'k8s.io',
+        'containers',
+        'list',
+        '-q',
+        `labels."io.kubernetes.pod.namespace"==${namespace}`,
+      ]);
+    expect((await containers()).trim().split('\n').length).toBeGreaterThanOrEqual(COMPONENTS.length);
+
+    const deleted = Date.now();
+    expect((await api('DELETE', `/api/v1/stores/${storeId}`)).status).toBe(202);
+    await eventually(
+      async () => expect((await api('GET', `/api/v1/stores/${storeId}`)).status).toBe(404),
+      5 * 60_000,
+      500,
+    );
+    await eventually(
+      async () => expect(await kubectl('get', 'namespace', '--ignore-not-found', '-o', 'name', namespace)).toBe(''),
+      5 * 60_000,
+      500,
+    );
+    say(`DELETE → namespace gone: ${formatDuration(Date.now() - deleted)}`);
+    await eventually(
+      async () => {
+        const left = await kubectl(
+          'get',
+          'pv',
+          '--ignore-not-found',
+          '-o',
+          'name',
+          ...pvs.map((pv) => pv.metadata.name),
+        );
+        expect([left.trim(), folders.filter((f) => existsSync(f))]).toEqual(['', []]);
+      },
+      2 * 60_000,
+      500,
+    );
+    const onNode = await kubectl('get', 'pods', '-A', '--field-selector', `spec.nodeName=${NODE_NAME}`, '-o', 'json');
+    const left = (JSON.parse(onNode) as { items: Pod[] }).items.filter((p) => p.metadata.namespace === namespace);
+    expect(left.map((p) => p.metadata.name)).toEqual([]);
+    await eventually(async () => expect((await containers()).trim()).toBe(''), 60_000, 500);
+    expect(await sandbox.helm(['list', '-n', namespace, '-q'])).toBe('');
+  });
+});

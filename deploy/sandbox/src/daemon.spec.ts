@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemons } from './daemon';
+import { Daemons, stopDaemonsBelow } from './daemon';
 import { eventually } from './testing/eventually';
 
 function isRunning(pid: number): boolean {
@@ -60,5 +60,16 @@ describe(Daemons.name, () => {
     expect(sut.pidOf('worker')).toBeUndefined();
     expect(await sut.stop('worker')).toBe(false);
     expect(isRunning(process.pid)).toBe(true);
+  });
+
+  it('stops the daemons of folders nested in a state folder, and leaves that folder’s own alone', async () => {
+    const nested = new Daemons(join(dir, 'test-nats-x'));
+    const orphan = await nested.start({ name: 'nats-0', command: '/bin/sleep', args: ['60'] });
+    const own = await sut.start({ name: 'worker', command: '/bin/sleep', args: ['60'] });
+
+    expect(await stopDaemonsBelow(dir)).toEqual([join(dir, 'test-nats-x', 'nats-0')]);
+
+    expect(isRunning(orphan)).toBe(false);
+    expect(isRunning(own)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A long-running process the sandbox starts in the background and finds again by its pid file. */
@@ -106,4 +106,21 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Stops every daemon whose pid file lies in a folder below `root` (not `root`'s own): what ran from a state folder
+ * nested in it, such as a test's NATS servers, even when the process that started them died without stopping them.
+ */
+export async function stopDaemonsBelow(root: string): Promise<string[]> {
+  const stopped: string[] = [];
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const dir = entry.parentPath;
+    if (!entry.isFile() || !entry.name.endsWith('.pid') || dir === join(root, 'run')) continue;
+    if (!dir.endsWith('/run')) continue;
+    const name = entry.name.slice(0, -'.pid'.length);
+    if (await new Daemons(dirname(dir)).stop(name)) stopped.push(join(dirname(dir), name));
+  }
+  return stopped;
 }

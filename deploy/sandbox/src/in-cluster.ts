@@ -1,23 +1,21 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { formatDuration, log, withHeartbeat } from './log';
-import { BuiltImage, ImageBuilder } from './images/buildkit';
+import { BuiltImage } from './images/buildkit';
 import { buildServiceImage, ensureBaseImages } from './images/ensure-images';
+import { buildStaticBinaryImage } from './node/addon-images';
 import { NODE_NAME } from './node/plan';
 import { LOCAL_PATH_STORAGE } from './node/local-path-storage';
 import { repoRoot } from './paths';
 import { waitUntil } from './probe';
-import { SERVICES, ServiceName } from './platform';
+import { SANDBOX_ENGINE_VALUES_DIR, SERVICES, ServiceName } from './platform';
 import { Sandbox } from './sandbox';
 import { ensureTokens, SeededUser } from './tokens';
-import { binaryOf, ensureToolchain, Toolchain } from './toolchain';
+import { ensureToolchain, Toolchain } from './toolchain';
 import { versions } from './versions';
 
 const CHART_DIR = join(repoRoot, 'charts/platform');
-const STATIC_BINARY_DOCKERFILE = join(repoRoot, 'deploy/images/base/static-binary/Dockerfile');
-/** The engines' sandbox overrides, one `<engine>.yaml` each (the provisioner's ENGINE_VALUES_DIR layout). */
-export const SANDBOX_ENGINE_VALUES_DIR = join(repoRoot, 'deploy/sandbox/engine-values');
 /** The console's host, as values-sandbox.yaml (and values-local.yaml) name it. */
 export const CONSOLE_HOST = 'console.127.0.0.1.nip.io';
 
@@ -53,15 +51,6 @@ export interface InClusterInstall {
 }
 
 /** nats-server as the toolchain built it, on an empty image (the official image cannot be pulled here). */
-async function buildNatsImage(builder: ImageBuilder, toolchain: Toolchain): Promise<BuiltImage> {
-  return builder.build({
-    name: 'nats-server',
-    dockerfile: STATIC_BINARY_DOCKERFILE,
-    context: dirname(binaryOf(toolchain, 'nats-server')),
-    buildArgs: { NAME: 'nats-server' },
-    image: `${builder.registry}/base/nats-server:${versions.natsServer}`,
-  });
-}
 
 /**
  * Volumes non-root pods can write on the real node (NATS's JetStream store, the stores' databases): the
@@ -95,7 +84,7 @@ export async function buildPlatformImages(
     log.step(`building the platform's images into ${builder.registry}`);
     const bases = await ensureBaseImages(builder);
     const [nats, services] = await Promise.all([
-      buildNatsImage(builder, toolchain),
+      buildStaticBinaryImage(builder, toolchain, 'nats-server', versions.natsServer),
       Promise.all(
         SERVICES.map(async (service) => [
           service,

@@ -1,6 +1,8 @@
 export { renderChartNats, startChartNats } from './chart-nats';
 export type { RenderedNats } from './chart-nats';
 export { NatsCluster } from './nats-cluster';
+export { CLUSTER_DNS, INGRESS_CONTROLLER } from './node/addons';
+export { REAL_NODE_LABEL, REAL_NODE_TAINT } from './node/plan';
 export type { NatsClusterOptions, NatsServerPorts } from './nats-cluster';
 export { Platform, PLATFORM_NAMESPACE, SERVICE_NODE_FLAGS, SERVICES } from './platform';
 export type { PlatformInfo, PlatformNats, PlatformOptions, ServiceName } from './platform';

@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemons } from './daemon';
 import { freePort } from './ports';
 import { get, waitUntil } from './probe';
+import { scratchRoot } from './testing/test-sandbox';
 import { binaryOf, ensureToolchain } from './toolchain';
 
 /** Where one server of a NatsCluster listens and keeps its JetStream files. */
@@ -21,7 +21,10 @@ export interface NatsClusterOptions {
   readonly config: (server: NatsServerPorts, all: readonly NatsServerPorts[]) => string;
   /** The environment of one server (nats.conf may refer to its variables as $NAME). */
   readonly env?: (server: NatsServerPorts) => Record<string, string>;
-  /** Where the servers keep their files, kept by `down` (default: a temporary folder that `down` deletes). */
+  /**
+   * Where the servers keep their files, kept by `down` (default: a temporary folder that `down` deletes, inside the
+   * test sandbox's state folder in a test run, so that sandbox's teardown stops servers a dead test left running).
+   */
   readonly dir?: string;
 }
 
@@ -41,7 +44,7 @@ export class NatsCluster {
 
   static async start(options: NatsClusterOptions): Promise<NatsCluster> {
     const binary = binaryOf(await ensureToolchain(), 'nats-server');
-    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'urumi-nats-')));
+    const dir = options.dir ?? (await mkdtemp(join(scratchRoot(), 'urumi-nats-')));
     await mkdir(dir, { recursive: true });
     const servers: NatsServerPorts[] = [];
     for (let index = 0; index < options.size; index++) {

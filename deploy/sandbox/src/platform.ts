@@ -48,9 +48,12 @@ export interface PlatformOptions {
   readonly realStores?: boolean;
 }
 
+/** The engines' sandbox overrides, one `<engine>.yaml` each (the provisioner's ENGINE_VALUES_DIR layout). */
+export const SANDBOX_ENGINE_VALUES_DIR = join(repoRoot, 'deploy/sandbox/engine-values');
+
 /** The provisioner's settings for stores that really run (PlatformOptions.realStores). */
 export const REAL_STORES_ENV: Readonly<Record<string, string>> = {
-  ENGINE_VALUES_DIR: join(repoRoot, 'deploy/sandbox/engine-values'),
+  ENGINE_VALUES_DIR: SANDBOX_ENGINE_VALUES_DIR,
   STORE_NODE_SELECTOR: `${REAL_NODE_LABEL.key}=${REAL_NODE_LABEL.value}`,
   STORE_TOLERATIONS: `${REAL_NODE_TAINT.key}=${REAL_NODE_TAINT.value}:${REAL_NODE_TAINT.effect}`,
   STORE_STORAGE_CLASS: LOCAL_PATH_STORAGE.storageClass,

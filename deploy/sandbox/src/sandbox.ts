@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { Daemons, DaemonSpec } from './daemon';
+import { Daemons, DaemonSpec, stopDaemonsBelow } from './daemon';
 import { exec } from './exec';
 import { formatDuration, log } from './log';
 import { fakeNodesManifest } from './nodes';
@@ -152,6 +152,7 @@ export class Sandbox {
   }
 
   async down(options: { purge?: boolean } = {}): Promise<void> {
+    for (const daemon of await stopDaemonsBelow(this.stateDir)) log.step(`stopped ${relative(this.stateDir, daemon)}`);
     const state = existsSync(this.stateFile) ? await this.state() : undefined;
     if (state) {
       await new RealNode(this.daemons, nodePlan(state.nodeIndex, this.stateDir)).down();
@@ -333,7 +334,7 @@ current-context: urumi-sandbox
       // Medusa stores run on the real node: their images are there before anyone asks for one.
       const [addons, medusa] = await Promise.all([
         ensureAddonImages(builder, toolchain),
-        ensureMedusaStoreImages(builder, toolchain),
+        ensureMedusaStoreImages(builder, toolchain, bases),
       ]);
       return { ...pulled, ...addons, medusa: medusa.images } satisfies NodeImages;
     });

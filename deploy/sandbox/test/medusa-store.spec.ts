@@ -2,11 +2,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
 import { formatDuration } from '../src/log';
+import { ensureBaseImages } from '../src/images/ensure-images';
 import { ensureMedusaStoreImages, MedusaStoreImagesBuilt } from '../src/images/medusa-images';
 import { NODE_NAME } from '../src/node/plan';
 import { RealNode } from '../src/node/real-node';
 import { repoRoot } from '../src/paths';
-import { Platform, REAL_STORES_ENV } from '../src/platform';
+import { Platform, SANDBOX_ENGINE_VALUES_DIR } from '../src/platform';
 import { eventually } from '../src/testing/eventually';
 import { MedusaShopper } from '../src/testing/medusa-shopper';
 import { testSandbox } from '../src/testing/test-sandbox';
@@ -141,7 +142,9 @@ describe('a Medusa store on the real node', () => {
     volumesDir = join(node.plan.dir, 'volumes');
     // `up` built them already: this finds them up to date (and says so), or tells how long a rebuild took.
     const toolchain = await ensureToolchain();
-    images = await sandbox.withImageBuilder((builder) => ensureMedusaStoreImages(builder, toolchain));
+    images = await sandbox.withImageBuilder(async (builder) =>
+      ensureMedusaStoreImages(builder, toolchain, await ensureBaseImages(builder)),
+    );
     for (const [name, built] of Object.entries(images.built)) {
       say(`image ${name}: ${built.upToDate ? 'up to date' : 'built'} in ${formatDuration(built.ms)}`);
     }
@@ -158,7 +161,7 @@ describe('a Medusa store on the real node', () => {
       image: { repository: string };
       postgres: { image: { repository: string; tag: string } };
       redis: { image: { repository: string; tag: string } };
-    }>(readFileSync(join(REAL_STORES_ENV['ENGINE_VALUES_DIR'] ?? '', 'medusa.yaml'), 'utf8'));
+    }>(readFileSync(join(SANDBOX_ENGINE_VALUES_DIR, 'medusa.yaml'), 'utf8'));
     const chartTag = /^ {2}tag: (\S+)/m.exec(readFileSync(join(repoRoot, 'charts/store-medusa/values.yaml'), 'utf8'));
     expect([
       `${overlay.image.repository}:${chartTag?.[1]}`,

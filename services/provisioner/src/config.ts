@@ -85,7 +85,7 @@ export function provisionerConfigFromEnv(env: NodeJS.ProcessEnv): ProvisionerCon
     helmStaleLockMs: envInt(env, 'HELM_STALE_LOCK_SECONDS', 30, { min: 1, max: 3600 }) * 1000,
     engineValues: engineValuesDir ? readEngineValues(resolve(engineValuesDir)) : new Map(),
     ingressClass: envString(env, 'INGRESS_CLASS', 'nginx'),
-    // The defaults are what the sandbox and values-local.yaml run: ingress-nginx, and CoreDNS in kube-system.
+    // The defaults are what values-local.yaml (k3d, kind) runs: ingress-nginx, and CoreDNS in kube-system; the sandbox sets Traefik.
     ingressController: {
       namespace: envString(env, 'INGRESS_NAMESPACE', 'ingress-nginx'),
       podLabels: labelsFromEnv(env, 'INGRESS_POD_LABELS', { 'app.kubernetes.io/name': 'ingress-nginx' }),

@@ -1,6 +1,13 @@
 import { request } from 'node:http';
 import type { Store } from '@urumi/kube';
-import { eventually, testSandbox } from '@urumi/sandbox';
+import {
+  CLUSTER_DNS,
+  eventually,
+  INGRESS_CONTROLLER,
+  REAL_NODE_LABEL,
+  REAL_NODE_TAINT,
+  testSandbox,
+} from '@urumi/sandbox';
 import { Fence, guardrailManifests, namespaceManifest } from '../src/desired-state';
 import { readEngineChart } from '../src/engines';
 
@@ -9,14 +16,14 @@ jest.setTimeout(300_000);
 
 const CHARTS_DIR = `${__dirname}/../../../charts`;
 const REAL_NODE = {
-  nodeSelector: { 'urumi.dev/node': 'real' },
-  tolerations: [{ key: 'urumi.dev/node', operator: 'Equal', value: 'real', effect: 'NoSchedule' }],
+  nodeSelector: { [REAL_NODE_LABEL.key]: REAL_NODE_LABEL.value },
+  tolerations: [{ ...REAL_NODE_TAINT, operator: 'Equal' }],
 };
 /** The fence the provisioner builds in the sandbox: Traefik as the ingress controller, CoreDNS as the cluster DNS. */
 const FENCE: Fence = {
-  ingressClass: 'traefik',
-  ingressController: { namespace: 'traefik', podLabels: { 'app.kubernetes.io/name': 'traefik' } },
-  dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
+  ingressClass: INGRESS_CONTROLLER.ingressClass,
+  ingressController: { namespace: INGRESS_CONTROLLER.namespace, podLabels: INGRESS_CONTROLLER.podLabels },
+  dns: CLUSTER_DNS,
   tls: { mode: 'none' },
 };
 /** Answers any TCP connection with an HTTP 200 naming the pod: what each probe pod serves on its port. */

@@ -1,6 +1,5 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { connect, headers } from 'nats';
@@ -14,7 +13,7 @@ import { freePort } from '../ports';
 import { get, waitUntil } from '../probe';
 import { Sandbox } from '../sandbox';
 import { SeededUser } from '../tokens';
-import { percentile, residentMegabytes, round } from './stats';
+import { percentile, publishResults, residentMegabytes, round } from './stats';
 
 const STORES = 1_000;
 const CONNECTIONS = 50;
@@ -212,11 +211,7 @@ async function main(): Promise<void> {
       },
     };
     // Beside, not inside, the benchmark's sandbox: that one is purged at the end.
-    const file = join(repoRoot, '.sandbox', 'benchmarks', 'gateway.json');
-    await mkdir(join(repoRoot, '.sandbox', 'benchmarks'), { recursive: true });
-    await writeFile(file, JSON.stringify(results, null, 2) + '\n');
-    console.log(JSON.stringify(results, null, 2));
-    console.log(`\nwritten to ${file}`);
+    await publishResults('gateway', results);
   } finally {
     bare.kill();
     await platform.stop();

@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAllYaml, dumpYaml } from '@kubernetes/client-node';
 import { log } from '../log';
@@ -6,7 +5,7 @@ import { repoRoot } from '../paths';
 import { Platform, ServiceName, SERVICES } from '../platform';
 import { Sandbox } from '../sandbox';
 import { SeededUser } from '../tokens';
-import { percentile, residentMegabytes, round } from './stats';
+import { percentile, publishResults, residentMegabytes, round } from './stats';
 
 const STORES = Number(process.env['BENCH_STORES'] ?? 100);
 const IN_FLIGHT = 10;
@@ -140,11 +139,7 @@ async function main(): Promise<void> {
       ratio: { ready: round(allReadyMs / floorReadyMs, 2), delete: round(allDeletedMs / floorDeletedMs, 2) },
       peakRssMb: rssUnderLoad,
     };
-    const dir = join(repoRoot, '.sandbox', 'benchmarks');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'operator.json'), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(JSON.stringify(results, null, 2));
-    console.log(`\nwritten to ${join(dir, 'operator.json')}`);
+    await publishResults('operator', results);
   } finally {
     clearInterval(sampler);
     await platform.stop();

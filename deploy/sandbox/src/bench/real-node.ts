@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '../log';
 import { processesIn } from '../node/cgroups';
@@ -6,7 +5,7 @@ import { NODE_COMPONENTS, RealNode } from '../node/real-node';
 import { REAL_NODE_LABEL, REAL_NODE_TAINT } from '../node/plan';
 import { repoRoot } from '../paths';
 import { Sandbox } from '../sandbox';
-import { percentile, residentMegabytes, round } from './stats';
+import { percentile, publishResults, residentMegabytes, round } from './stats';
 
 const POD_SAMPLES = 5;
 
@@ -89,11 +88,7 @@ async function main(): Promise<void> {
       podCreateToReadySeconds: { p50: percentile(podSeconds, 50), max: Math.max(...podSeconds), samples: podSeconds },
       components: NODE_COMPONENTS,
     };
-    const dir = join(repoRoot, '.sandbox', 'benchmarks');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'real-node.json'), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(JSON.stringify(results, null, 2));
-    console.log(`\nwritten to ${join(dir, 'real-node.json')}`);
+    await publishResults('real-node', results);
   } finally {
     log.step('stopping the benchmark sandbox');
     await sandbox.down({ purge: true });

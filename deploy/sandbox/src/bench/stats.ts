@@ -1,4 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { repoRoot } from '../paths';
 
 /** Percentile (nearest rank) of a list of numbers. */
 export function percentile(values: readonly number[], p: number): number {
@@ -18,4 +21,14 @@ export function residentMegabytes(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return round(kb / 1024);
+}
+
+/** Prints a benchmark's results and writes them to .sandbox/benchmarks/<name>.json. */
+export async function publishResults(name: string, results: unknown): Promise<void> {
+  const dir = join(repoRoot, '.sandbox', 'benchmarks');
+  const file = join(dir, `${name}.json`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(JSON.stringify(results, null, 2));
+  console.log(`\nwritten to ${file}`);
 }

@@ -6,7 +6,7 @@ import { Daemons } from '../daemon';
 import { exec } from '../exec';
 import { FileLock } from '../file-lock';
 import { formatDuration, log, withHeartbeat } from '../log';
-import { cgroupProcsFiles, createCgroup, ownCgroup, removeCgroups } from '../node/cgroups';
+import { createCgroup, daemonInCgroup, ownCgroup, removeCgroups } from '../node/cgroups';
 import { waitUntil } from '../probe';
 import { binaryOf, Toolchain } from '../toolchain';
 import { buildkitCacheDir, imagesCacheDir } from './cache-paths';
@@ -133,26 +133,16 @@ export class ImageBuilder {
       await writeFile(this.cgroupRecordFile, JSON.stringify(record));
       await writeFile(join(this.dir, 'buildkitd.toml'), this.config());
       const buildkitd = binaryOf(this.options.toolchain, DAEMON);
-      const procsFiles = cgroupProcsFiles(join(this.cgroup, 'daemon')).map((f) => `"${f}"`);
-      pid = await this.daemons.start({
-        name: DAEMON,
-        command: '/bin/sh',
-        // Joins its cgroup, then a private mount namespace for the snapshots it mounts, then becomes buildkitd.
-        args: [
-          '-c',
-          `for f in ${procsFiles.join(' ')}; do echo $$ > "$f"; done; exec "$@"`,
-          'sh',
+      // Joins its cgroup, then a private mount namespace for the snapshots it mounts, then becomes buildkitd.
+      pid = await this.daemons.start(
+        daemonInCgroup(
+          DAEMON,
+          join(this.cgroup, 'daemon'),
           'unshare',
-          '--mount',
-          '--propagation',
-          'private',
-          '--',
-          buildkitd,
-          '--config',
-          join(this.dir, 'buildkitd.toml'),
-        ],
-        execs: [buildkitd],
-      });
+          ['--mount', '--propagation', 'private', '--', buildkitd, '--config', join(this.dir, 'buildkitd.toml')],
+          [buildkitd],
+        ),
+      );
     }
     const started = pid;
     await waitUntil(

@@ -4,7 +4,7 @@ import { pullReference } from '../node/addon-images';
 import { repoRoot } from '../paths';
 import { Toolchain } from '../toolchain';
 import { BuiltImage, ImageBuilder } from './buildkit';
-import { BaseImages, buildMedusaImage, ensureBaseImages } from './ensure-images';
+import { BaseImages, buildMedusaImage } from './ensure-images';
 
 const IMAGES_DIR = join(repoRoot, 'deploy/engines/medusa/images');
 
@@ -53,10 +53,10 @@ export async function buildDataImage(
 export async function ensureMedusaStoreImages(
   builder: ImageBuilder,
   toolchain: Toolchain,
+  bases: BaseImages,
 ): Promise<MedusaStoreImagesBuilt> {
   const started = Date.now();
   log.step('building the Medusa store images (store, PostgreSQL, Redis)');
-  const bases = await ensureBaseImages(builder);
   const [store, postgresql, redis] = await Promise.all([
     buildMedusaImage({ builder, toolchain }, bases),
     buildDataImage(builder, bases, 'postgresql'),

@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { ImageBuilder } from '../images/buildkit';
+import { BuiltImage, ImageBuilder } from '../images/buildkit';
 import { repoRoot } from '../paths';
 import { binaryOf, Toolchain } from '../toolchain';
 import { versions } from '../versions';
@@ -17,27 +17,26 @@ export function pullReference(pushed: string, registry: string): string {
   return `${REGISTRY_HOST}/${pushed.slice(registry.length + 1)}`;
 }
 
-/** One toolchain-built static binary on an empty image (deploy/images/base/static-binary), as pods name it. */
-export async function buildStaticBinaryImage(
+/** One toolchain-built static binary on an empty image (deploy/images/base/static-binary), pushed to the registry. */
+export function buildStaticBinaryImage(
   builder: ImageBuilder,
   toolchain: Toolchain,
   name: string,
   version: string,
-): Promise<string> {
-  const pushed = `${builder.registry}/base/${name}:${version}`;
-  await builder.build({
+): Promise<BuiltImage> {
+  return builder.build({
     name,
     dockerfile: STATIC_BINARY_DOCKERFILE,
     context: dirname(binaryOf(toolchain, name)),
     buildArgs: { NAME: name },
-    image: pushed,
+    image: `${builder.registry}/base/${name}:${version}`,
   });
-  return pullReference(pushed, builder.registry);
 }
 
-/** CoreDNS, Traefik and local-path-provisioner, the real node's add-ons. */
+/** CoreDNS, Traefik and local-path-provisioner, the real node's add-ons, as pods name them. */
 export async function ensureAddonImages(builder: ImageBuilder, toolchain: Toolchain): Promise<AddonImages> {
-  const build = (name: string, version: string) => buildStaticBinaryImage(builder, toolchain, name, version);
+  const build = async (name: string, version: string) =>
+    pullReference((await buildStaticBinaryImage(builder, toolchain, name, version)).image, builder.registry);
   const [coredns, traefik, localPathProvisioner] = await Promise.all([
     build('coredns', versions.coredns),
     build('traefik', versions.traefik),

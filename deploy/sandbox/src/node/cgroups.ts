@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DaemonSpec } from '../daemon';
 import { CGROUP_CONTROLLERS } from './preconditions';
 
 const ROOT = '/sys/fs/cgroup';
@@ -47,6 +48,26 @@ export async function createCgroup(path: string): Promise<string[]> {
 /** The files a process writes its pid to, to join `path` in every hierarchy. */
 export function cgroupProcsFiles(path: string): string[] {
   return CGROUP_CONTROLLERS.map((controller) => join(ROOT, controller, path, 'cgroup.procs'));
+}
+
+/**
+ * A daemon that first joins `cgroup` in every hierarchy, then becomes `command` (which may exec `execs` in turn:
+ * unshare, nsenter): everything it starts lives below that cgroup.
+ */
+export function daemonInCgroup(
+  name: string,
+  cgroup: string,
+  command: string,
+  args: readonly string[],
+  execs: readonly string[] = [],
+): DaemonSpec {
+  const procsFiles = cgroupProcsFiles(cgroup).map((f) => `"${f}"`);
+  return {
+    name,
+    command: '/bin/sh',
+    args: ['-c', `for f in ${procsFiles.join(' ')}; do echo $$ > "$f"; done; exec "$@"`, 'sh', command, ...args],
+    execs: [command, ...execs],
+  };
 }
 
 async function subtree(dir: string): Promise<string[]> {

@@ -7,7 +7,7 @@ import { exec } from '../exec';
 import { formatDuration, log } from '../log';
 import { identities, Pki, renderKubeconfig } from '../pki';
 import { get, waitUntil } from '../probe';
-import { cgroupProcsFiles, createCgroup, ownCgroup, removeCgroups } from './cgroups';
+import { createCgroup, daemonInCgroup, ownCgroup, removeCgroups } from './cgroups';
 import {
   cniConfig,
   containerdConfig,
@@ -134,8 +134,9 @@ export class RealNode {
     await writeFile(this.cgroupRecordFile, JSON.stringify({ path: this.cgroup, created } satisfies CgroupRecord));
     await this.prepareFolders();
     await this.daemons.start(
-      this.inCgroup(
+      daemonInCgroup(
         'node-namespace',
+        join(this.cgroup, 'system'),
         'unshare',
         ['--mount', '--net', '--propagation', 'private', '--', SLEEP, 'infinity'],
         [SLEEP],
@@ -224,22 +225,17 @@ export class RealNode {
     }
   }
 
-  /** A daemon that joins the node's cgroup, then becomes `command` (and whatever that execs in turn). */
-  private inCgroup(name: string, command: string, args: readonly string[], execs: readonly string[]): DaemonSpec {
-    const procsFiles = cgroupProcsFiles(join(this.cgroup, 'system')).map((f) => `"${f}"`);
-    return {
-      name,
-      command: '/bin/sh',
-      args: ['-c', `for f in ${procsFiles.join(' ')}; do echo $$ > "$f"; done; exec "$@"`, 'sh', command, ...args],
-      execs: [command, ...execs],
-    };
-  }
-
   /** A daemon inside the node's namespaces and cgroup. */
   private inNode(name: string, command: string, args: readonly string[]): DaemonSpec {
     const pid = this.holderPid();
     if (pid === undefined) throw new Error('the real node namespace is not running');
-    return this.inCgroup(name, 'nsenter', [`--target=${pid}`, '--mount', '--net', '--', command, ...args], [command]);
+    return daemonInCgroup(
+      name,
+      join(this.cgroup, 'system'),
+      'nsenter',
+      [`--target=${pid}`, '--mount', '--net', '--', command, ...args],
+      [command],
+    );
   }
 
   private specOf(component: NodeComponent, binaries: RealNodeBinaries, endpoints: RealNodeEndpoints): DaemonSpec {

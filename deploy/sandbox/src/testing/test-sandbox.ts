@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testStateRoot } from '../paths';
 import { Sandbox } from '../sandbox';
@@ -16,6 +17,14 @@ export function testSandbox(): Sandbox {
     throw new Error("no test sandbox: add the sandbox globalSetup/globalTeardown to this project's jest.config.ts");
   }
   return new Sandbox({ stateDir });
+}
+
+/**
+ * Where a test's temporary servers keep their files: inside this run's sandbox folder when there is one (its
+ * teardown, or a later run's sweep, stops what a dead test left running there), else the system's temporary folder.
+ */
+export function scratchRoot(): string {
+  return process.env[DIR_VARIABLE] ?? tmpdir();
 }
 
 export function claimTestSandbox(): Sandbox {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Browser, chromium } from 'playwright-core';
+import { Browser, chromium, Page } from 'playwright-core';
 
 export const repoRoot = resolve(__dirname, '../..');
 export const consoleDir = join(repoRoot, 'dist/frontend/browser');
@@ -22,8 +22,11 @@ export function buildConsole(): void {
   }
 }
 
-/** Debian's Chromium, headless, without the background services that phone home. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Debian's Chromium, headless, without the background services that phone home. `extraArgs` e.g. map store host
+ * names to the sandbox's ingress controller, as nip.io would answer them (this machine has no outside DNS).
+ */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
     headless: true,
@@ -34,8 +37,17 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
+}
+
+/** Signs in to the console the gateway at `gatewayUrl` serves, and waits for the store list's heading. */
+export async function signIn(page: Page, gatewayUrl: string, token: string): Promise<void> {
+  await page.goto(`${gatewayUrl}/`);
+  await page.getByLabel('Access token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Stores', level: 1 }).waitFor();
 }
 
 export function freshScreenshotsDir(): string {

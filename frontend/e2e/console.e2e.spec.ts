@@ -1,7 +1,14 @@
 import { Platform, testSandbox } from '@urumi/sandbox';
 import { join } from 'node:path';
 import { Browser, BrowserContext, Page } from 'playwright-core';
-import { buildConsole, consoleDir, freshScreenshotsDir, launchChromium, screenProbe } from './browser';
+import {
+  buildConsole,
+  consoleDir,
+  freshScreenshotsDir,
+  launchChromium,
+  screenProbe,
+  signIn as signInAs,
+} from './browser';
 
 jest.setTimeout(300_000);
 
@@ -55,10 +62,7 @@ describe('console end to end', () => {
 
   async function signIn(user: UserName): Promise<void> {
     const { token } = users.find((u) => u.name === user)!;
-    await page.goto(`${gatewayUrl}/`);
-    await page.getByLabel('Access token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Stores', level: 1 }).waitFor();
+    await signInAs(page, gatewayUrl, token);
     await page.locator('table.stores, urumi-stores .state[role="status"]:not([aria-busy])').first().waitFor();
   }
 

@@ -2,7 +2,7 @@ import { Platform, testSandbox } from '@urumi/sandbox';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, Page } from 'playwright-core';
-import { buildConsole, consoleDir, launchChromium, screenshotsDir } from './browser';
+import { buildConsole, consoleDir, launchChromium, screenshotsDir, signIn } from './browser';
 
 jest.setTimeout(300_000);
 
@@ -31,10 +31,7 @@ describe('the launch form on the sandbox', () => {
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (error) => pageErrors.push(String(error)));
-    await page.goto(`${gatewayUrl}/`);
-    await page.getByLabel('Access token').fill(user.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Stores', level: 1 }).waitFor();
+    await signIn(page, gatewayUrl, user.token);
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
 import { formatDuration } from '../src/log';
@@ -10,6 +10,7 @@ import { repoRoot } from '../src/paths';
 import { Platform, SANDBOX_ENGINE_VALUES_DIR } from '../src/platform';
 import { eventually } from '../src/testing/eventually';
 import { MedusaShopper } from '../src/testing/medusa-shopper';
+import { componentOf, storeMemory, StorePod as Pod, storeTimings } from '../src/testing/store-costs';
 import { testSandbox } from '../src/testing/test-sandbox';
 import { SeededUser } from '../src/tokens';
 import { ensureToolchain } from '../src/toolchain';
@@ -22,24 +23,6 @@ const STORE = 'real-medusa';
 /** The store's pods by component (app.kubernetes.io/component), as charts/store-medusa makes them. */
 const COMPONENTS = ['database', 'redis', 'server', 'setup', 'worker'];
 
-interface Pod {
-  metadata: { name: string; namespace: string; uid: string; labels: Record<string, string> };
-  spec: { nodeName?: string };
-  status: {
-    phase: string;
-    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
-    initContainerStatuses?: ContainerStatus[];
-    containerStatuses?: ContainerStatus[];
-  };
-}
-interface ContainerStatus {
-  name: string;
-  containerID?: string;
-  state: {
-    running?: { startedAt: string };
-    terminated?: { startedAt: string; finishedAt: string; exitCode: number };
-  };
-}
 interface StoreView {
   id: string;
   step: string;
@@ -58,37 +41,6 @@ const say = (line: string) => {
   process.stdout.write(`[medusa-store] ${line}\n`);
 };
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-
-/** A terminated container's run time, from its own timestamps (second resolution). */
-const ranFor = (status: ContainerStatus | undefined) => {
-  const t = status?.state.terminated;
-  return t ? Date.parse(t.finishedAt) - Date.parse(t.startedAt) : NaN;
-};
-
-/** `Successfully pulled image "x" in 1.2s (…)` → ms; Go durations as the kubelet prints them. */
-function pullMs(message: string): number {
-  const duration = /pulled image "[^"]+" in ([0-9.hmsµ]+)/.exec(message)?.[1] ?? '';
-  let ms = 0;
-  for (const [, n = '0', unit] of duration.matchAll(/([0-9.]+)(h|ms|µs|m|s)/g)) {
-    ms += Number(n) * { h: 3_600_000, m: 60_000, s: 1000, ms: 1, µs: 0.001 }[unit as 'h' | 'm' | 's' | 'ms' | 'µs'];
-  }
-  return ms;
-}
-
-/** The memory cgroup folder of a container on the real node (cgroupfs driver: named by its ID, below the node's). */
-function memoryCgroupOf(node: RealNode, containerId: string): string | undefined {
-  const walk = (dir: string, depth: number): string | undefined => {
-    if (depth > 6 || !existsSync(dir)) return undefined;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      if (entry.name === containerId) return join(dir, entry.name);
-      const found = walk(join(dir, entry.name), depth + 1);
-      if (found) return found;
-    }
-    return undefined;
-  };
-  return walk(join('/sys/fs/cgroup/memory', node.cgroup), 0);
-}
 
 /**
  * Issue 13, items 4 and 6: a Medusa store requested through the API runs for real on the real node — PostgreSQL,
@@ -192,13 +144,12 @@ describe('a Medusa store on the real node', () => {
     expect(view.namespace).toBe(`store-${STORE}`);
 
     const pods = await storePods();
-    const component = (p: Pod) => p.metadata.labels['app.kubernetes.io/component'];
-    expect([...new Set(pods.map(component))].sort()).toEqual(COMPONENTS);
+    expect([...new Set(pods.map(componentOf))].sort()).toEqual(COMPONENTS);
     expect(pods.map((p) => `${p.metadata.name} on ${p.spec.nodeName}`)).toEqual(
       pods.map((p) => `${p.metadata.name} on ${NODE_NAME}`),
     );
     const ready = (p: Pod) => p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    expect(pods.map((p) => [component(p), component(p) === 'setup' ? p.status.phase : ready(p)]).sort()).toEqual(
+    expect(pods.map((p) => [componentOf(p), componentOf(p) === 'setup' ? p.status.phase : ready(p)]).sort()).toEqual(
       COMPONENTS.map((c) => [c, c === 'setup' ? 'Succeeded' : true]),
     );
 
@@ -216,25 +167,15 @@ describe('a Medusa store on the real node', () => {
 
     // The share of the wait: image pulls (the kubelet's events), and the setup Job's steps (its containers' times).
     const events = await kubeJson<{ items: Event[] }>('get', 'events', '-n', view.namespace);
-    const pulls = events.items.filter((e) => e.reason === 'Pulled').map((e) => e.message);
-    // Pods pull at once: each image's slowest pull is what its first pod waited for.
-    const slowestPull = new Map<string, number>();
-    for (const message of pulls.filter((m) => m.startsWith('Successfully pulled'))) {
-      const image = /pulled image "([^"]+)"/.exec(message)?.[1] ?? '';
-      slowestPull.set(image, Math.max(slowestPull.get(image) ?? 0, pullMs(message)));
-    }
-    const setup = pods.find((p) => component(p) === 'setup')!;
-    const step = (name: string) =>
-      [...(setup.status.initContainerStatuses ?? []), ...(setup.status.containerStatuses ?? [])].find(
-        (s) => s.name === name,
-      );
+    const timings = storeTimings(
+      pods,
+      events.items.filter((e) => e.reason === 'Pulled').map((e) => e.message),
+    );
     say(`POST → Ready: ${formatDuration(readyMs)}`);
-    for (const [image, ms] of slowestPull) say(`image pull ${image}: ${formatDuration(ms)} (${ms} ms)`);
-    for (const name of ['migrate', 'admin', 'seed']) say(`setup ${name}: ${formatDuration(ranFor(step(name)))}`);
-    const server = pods.find((p) => component(p) === 'server')!;
-    const serverStarted = server.status.containerStatuses?.[0]?.state.running?.startedAt ?? '';
-    const serverReady = server.status.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '';
-    say(`server: container start → Ready ${formatDuration(Date.parse(serverReady) - Date.parse(serverStarted))}`);
+    for (const [image, ms] of Object.entries(timings.pulls))
+      say(`image pull ${image}: ${formatDuration(ms)} (${ms} ms)`);
+    for (const [name, ms] of Object.entries(timings.setup)) say(`setup ${name}: ${formatDuration(ms)}`);
+    say(`server: container start → Ready ${formatDuration(timings.serverStartToReady)}`);
   });
 
   it("takes a shopper's order through the ingress controller at the store's URL", async () => {
@@ -269,21 +210,11 @@ describe('a Medusa store on the real node', () => {
     say(`order flow through the ingress controller: ${formatDuration(placed.ms)} (${placed.ms} ms)`);
 
     // What the store costs on the node: each running container's memory cgroup after the order.
-    let total = 0;
-    for (const pod of await storePods()) {
-      for (const status of pod.status.containerStatuses ?? []) {
-        const id = status.containerID?.replace('containerd://', '') ?? '';
-        const dir = id && !status.state.terminated ? memoryCgroupOf(node, id) : undefined;
-        if (!dir) continue;
-        const stat = readFileSync(join(dir, 'memory.stat'), 'utf8');
-        const rss = Number(/^total_rss (\d+)$/m.exec(stat)?.[1] ?? 0);
-        const usage = Number(readFileSync(join(dir, 'memory.usage_in_bytes'), 'utf8'));
-        total += rss;
-        say(
-          `${pod.metadata.labels['app.kubernetes.io/component']}/${status.name}: RSS ${mib(rss)}, usage ${mib(usage)}`,
-        );
-      }
+    const memory = storeMemory(node, await storePods());
+    for (const [container, { rss, usage }] of Object.entries(memory)) {
+      say(`${container}: RSS ${mib(rss)}, usage ${mib(usage)}`);
     }
+    const total = Object.values(memory).reduce((sum, { rss }) => sum + rss, 0);
     say(`the store's RSS in all: ${mib(total)}`);
     expect(total).toBeGreaterThan(0);
   });

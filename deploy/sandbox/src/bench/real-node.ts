@@ -5,6 +5,7 @@ import { NODE_COMPONENTS, RealNode } from '../node/real-node';
 import { REAL_NODE_LABEL, REAL_NODE_TAINT } from '../node/plan';
 import { repoRoot } from '../paths';
 import { Sandbox } from '../sandbox';
+import { benchMedusaStores } from './medusa-stores';
 import { percentile, publishResults, residentMegabytes, round } from './stats';
 
 const POD_SAMPLES = 5;
@@ -53,7 +54,8 @@ async function podToReady(sandbox: Sandbox, image: string, name: string): Promis
 /**
  * `npm run bench:node`: the real node's cost on this machine — `up` of a sandbox whose binaries and images are
  * cached, then `up` again after `down` (warm); the resident memory of the node's components and add-ons when idle;
- * pod creation to Ready. Prints and writes JSON (.sandbox/benchmarks/real-node.json).
+ * pod creation to Ready; real Medusa stores through the platform (benchMedusaStores: one, then three at once, the
+ * order flow, a store's memory). Prints and writes JSON (.sandbox/benchmarks/real-node.json).
  */
 async function main(): Promise<void> {
   const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', 'bench-node') });
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
         total: round([...Object.values(daemons), ...Object.values(addons)].reduce((a, b) => a + (b || 0), 0)),
       },
       podCreateToReadySeconds: { p50: percentile(podSeconds, 50), max: Math.max(...podSeconds), samples: podSeconds },
+      medusaStores: await benchMedusaStores(sandbox, node),
       components: NODE_COMPONENTS,
     };
     await publishResults('real-node', results);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -118,15 +119,18 @@ export async function ensureBaseImages(builder: ImageBuilder): Promise<BaseImage
 }
 
 /** A folder holding `out/<name>`: the shape of the Dockerfile's `buf` and `helm` stages, from the host-built binary. */
-async function stageContext(toolchain: Toolchain, name: string): Promise<string> {
+export async function stageContext(toolchain: Toolchain, name: string): Promise<string> {
   const binary = binaryOf(toolchain, name);
   // Keyed by the toolchain folder, which is keyed by version and recipe.
   const dir = join(imagesCacheDir(), 'contexts', `${name}-${basename(dirname(dirname(binary)))}`);
   const target = join(dir, 'out', name);
   if (!existsSync(target)) {
+    // Several builds stage the same context at once on a cold cache: each copies to a name of its own, and the
+    // renames (of one binary) replace each other atomically.
+    const partial = `${target}.${randomUUID()}.partial`;
     await mkdir(join(dir, 'out'), { recursive: true });
-    await copyFile(binary, `${target}.partial`);
-    await rename(`${target}.partial`, target);
+    await copyFile(binary, partial);
+    await rename(partial, target);
   }
   return dir;
 }

@@ -208,10 +208,27 @@ describe('platform chart', () => {
       expect(gateway['GATEWAY_METRICS_PORT']).toBe('9090');
     });
 
-    it('runs one provisioner and one cleanup, each replaced with Recreate (single writer)', () => {
+    it('runs the provisioner and cleanup as replicas electing a leader on a Lease each, rolled without a gap', () => {
       for (const service of ['provisioner', 'cleanup']) {
         const deployment = find<V1Deployment>(manifests, 'Deployment', `urumi-${service}`);
-        expect([service, deployment.spec!.replicas, deployment.spec!.strategy?.type]).toEqual([service, 1, 'Recreate']);
+        expect([service, deployment.spec!.replicas, deployment.spec!.strategy]).toEqual([
+          service,
+          flavour === 'prod' ? 2 : 1,
+          { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        ]);
+        expect(envOf(deployment)).toMatchObject({
+          LEADER_ELECTION: 'true',
+          LEADER_ELECTION_NAMESPACE: 'urumi-system',
+          LEADER_ELECTION_LEASE_NAME: `urumi-${service}`,
+          LEASE_DURATION_SECONDS: '15',
+          RENEW_DEADLINE_SECONDS: '10',
+          RETRY_PERIOD_SECONDS: '2',
+        });
+        // The identity in the Lease starts with the pod's own name.
+        const [container] = deployment.spec!.template.spec!.containers;
+        expect(container!.env!.find((e) => e.name === 'POD_NAME')?.valueFrom).toEqual({
+          fieldRef: { fieldPath: 'metadata.name' },
+        });
       }
       expect(manifests.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata?.name)).not.toEqual(
         expect.arrayContaining(['urumi-provisioner', 'urumi-cleanup']),
@@ -351,7 +368,13 @@ describe('platform chart', () => {
           expect(conf).toContain(`nats://urumi-nats-${i}.urumi-nats-headless.urumi-system.svc.cluster.local:6222`);
         }
         const budgets = manifests.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata?.name);
-        expect(budgets.sort()).toEqual(['urumi-gateway', 'urumi-nats', 'urumi-quota']);
+        expect(budgets.sort()).toEqual([
+          'urumi-cleanup',
+          'urumi-gateway',
+          'urumi-nats',
+          'urumi-provisioner',
+          'urumi-quota',
+        ]);
       });
     }
 
@@ -387,6 +410,10 @@ describe('platform chart', () => {
         'ClusterRole/urumi-cleanup',
         'ClusterRoleBinding/urumi-provisioner',
         'ClusterRoleBinding/urumi-cleanup',
+        'Role/urumi-provisioner-leader-election',
+        'Role/urumi-cleanup-leader-election',
+        'RoleBinding/urumi-provisioner-leader-election',
+        'RoleBinding/urumi-cleanup-leader-election',
       ]),
     );
     const rules = rbac.flatMap((o) => ((o as unknown as { rules?: V1PolicyRule[] }).rules ?? []) as V1PolicyRule[]);
@@ -397,10 +424,30 @@ describe('platform chart', () => {
         rule.resources?.includes('secrets') && rule.verbs.some((verb) => ['get', 'list', 'watch'].includes(verb)),
     );
     expect(secretReads.map((rule) => rule.resourceNames)).toEqual([['store-credentials']]);
-    for (const binding of rbac.filter((o) => o.kind === 'ClusterRoleBinding')) {
+    for (const binding of rbac.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')) {
       const subjects = (binding as unknown as { subjects: { namespace: string }[] }).subjects;
       expect(subjects.map((s) => s.namespace)).toEqual(['urumi-system']);
     }
+    // Leases only in the release's namespace (a Role), each operator's own by name for everything RBAC can name.
+    for (const service of ['provisioner', 'cleanup']) {
+      const role = find<{ metadata: { namespace: string }; rules: V1PolicyRule[] }>(
+        rbac,
+        'Role',
+        `urumi-${service}-leader-election`,
+      );
+      expect([service, role.metadata.namespace]).toEqual([service, 'urumi-system']);
+      expect(role.rules).toEqual([
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        {
+          apiGroups: ['coordination.k8s.io'],
+          resources: ['leases'],
+          resourceNames: [`urumi-${service}`],
+          verbs: ['get', 'update'],
+        },
+      ]);
+    }
+    const leaseRules = rules.filter((rule) => rule.resources?.includes('leases'));
+    expect(leaseRules).toHaveLength(4);
   });
 
   it('has the roles RBAC.md describes, rule for rule, and no RBAC objects or ServiceAccounts in them', async () => {
@@ -427,8 +474,13 @@ describe('platform chart', () => {
             verbs,
           };
         });
-    for (const role of ['urumi-provisioner', 'urumi-cleanup']) {
-      const rules = find<{ rules: V1PolicyRule[] }>(rbac, 'ClusterRole', role).rules;
+    for (const [kind, role] of [
+      ['ClusterRole', 'urumi-provisioner'],
+      ['ClusterRole', 'urumi-cleanup'],
+      ['Role', 'urumi-provisioner-leader-election'],
+      ['Role', 'urumi-cleanup-leader-election'],
+    ] as const) {
+      const rules = find<{ rules: V1PolicyRule[] }>(rbac, kind, role).rules;
       expect([role, rules]).toEqual([role, documented(role)]);
       const resources = rules.flatMap((rule) => rule.resources ?? []);
       for (const forbidden of ['roles', 'rolebindings', 'serviceaccounts', 'pods', '*']) {
@@ -446,6 +498,7 @@ describe('platform chart', () => {
       spec: {
         failurePolicy?: string;
         matchConditions?: { expression: string }[];
+        variables?: { name: string; expression: string }[];
         policyName?: string;
         validationActions?: string[];
       };
@@ -458,6 +511,12 @@ describe('platform chart', () => {
     expect(policy[0]!.spec.matchConditions?.map((c) => c.expression)).toEqual([
       "request.userInfo.username in ['system:serviceaccount:shop-system:urumi-provisioner', 'system:serviceaccount:shop-system:urumi-cleanup']",
     ]);
+    // Outside Stores and store namespaces, each operator may write only its own Lease, in the release's namespace.
+    const ownLease = policy[0]!.spec.variables?.find((v) => v.name === 'isOwnLease')?.expression;
+    expect(ownLease).toContain("request.namespace == 'shop-system'");
+    expect(ownLease).toContain(
+      "{'system:serviceaccount:shop-system:urumi-provisioner': 'shop-provisioner', 'system:serviceaccount:shop-system:urumi-cleanup': 'shop-cleanup'}[request.userInfo.username]",
+    );
     expect(policy[1]!.spec).toEqual({ policyName: 'shop-operators', validationActions: ['Deny'] });
   });
 

@@ -47,6 +47,11 @@ tolerations: {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 
+{{- /* The Lease a component's replicas elect their leader on; call with (dict "root" $ "component" "cleanup"). */ -}}
+{{- define "platform.leaseName" -}}
+{{ include "platform.fullname" .root }}-{{ .component }}
+{{- end -}}
+
 {{- define "platform.natsName" -}}
 {{ include "platform.fullname" . }}-nats
 {{- end -}}
@@ -128,8 +133,10 @@ seccompProfile:
 
 {{- /*
 One service's Deployment and Service. Call with (dict "root" $ "component" "quota" "port" 8081 "values" $.Values.quota
-"serviceAccount" "urumi-quota" "automount" false "env" (list ...) "volumes" "" "mounts" "" "recreate" false
-"autoscaling" false "metricsPort" 0). A metricsPort is a container port of its own, not on the Service.
+"serviceAccount" "urumi-quota" "automount" false "env" (list ...) "volumes" "" "mounts" "" "leaderElection" false
+"autoscaling" false "metricsPort" 0). A metricsPort is a container port of its own, not on the Service. With
+leaderElection, the pod stands for its component's Lease (its name from the downward API, the Lease's name and the
+timings from .Values.leaderElection): replicas may surge during a rollout, as only the Lease's holder acts.
 */ -}}
 {{- define "platform.service" -}}
 {{- $root := .root -}}
@@ -147,17 +154,11 @@ spec:
   revisionHistoryLimit: 5
   selector:
     matchLabels: {{- include "platform.selectorLabels" . | nindent 6 }}
-  {{- if .recreate }}
-  # A single writer: the old pod stops before the new one starts (see values.yaml).
-  strategy:
-    type: Recreate
-  {{- else }}
   strategy:
     type: RollingUpdate
     rollingUpdate:
       maxSurge: 1
       maxUnavailable: 0
-  {{- end }}
   template:
     metadata:
       labels: {{- include "platform.componentLabels" . | nindent 8 }}
@@ -180,14 +181,12 @@ spec:
       {{- with include "platform.placement" $root | trim }}
       {{- . | nindent 6 }}
       {{- end }}
-      {{- if not .recreate }}
       topologySpreadConstraints:
         - maxSkew: 1
           topologyKey: kubernetes.io/hostname
           whenUnsatisfiable: ScheduleAnyway
           labelSelector:
             matchLabels: {{- include "platform.selectorLabels" . | nindent 14 }}
-      {{- end }}
       containers:
         - name: {{ .component }}
           image: {{ include "platform.image" (dict "root" $root "service" .component) }}
@@ -224,6 +223,31 @@ spec:
             {{- range .env }}
             - name: {{ .name }}
               value: {{ .value | toString | quote }}
+            {{- end }}
+            {{- if .leaderElection }}
+            {{- $election := $root.Values.leaderElection }}
+            {{- if le (float64 $election.leaseDurationSeconds) (float64 $election.renewDeadlineSeconds) }}
+            {{- fail "leaderElection.leaseDurationSeconds must be greater than renewDeadlineSeconds (the leader stops before its lease expires)" }}
+            {{- end }}
+            {{- if le (float64 $election.renewDeadlineSeconds) (mulf 1.2 $election.retryPeriodSeconds) }}
+            {{- fail "leaderElection.renewDeadlineSeconds must be greater than 1.2 × retryPeriodSeconds" }}
+            {{- end }}
+            - name: POD_NAME
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.name
+            - name: LEADER_ELECTION
+              value: {{ $election.enabled | quote }}
+            - name: LEADER_ELECTION_NAMESPACE
+              value: {{ $root.Release.Namespace | quote }}
+            - name: LEADER_ELECTION_LEASE_NAME
+              value: {{ include "platform.leaseName" (dict "root" $root "component" .component) | quote }}
+            - name: LEASE_DURATION_SECONDS
+              value: {{ $election.leaseDurationSeconds | quote }}
+            - name: RENEW_DEADLINE_SECONDS
+              value: {{ $election.renewDeadlineSeconds | quote }}
+            - name: RETRY_PERIOD_SECONDS
+              value: {{ $election.retryPeriodSeconds | quote }}
             {{- end }}
           startupProbe:
             httpGet: { path: /healthz, port: http }

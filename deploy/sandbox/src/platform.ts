@@ -46,7 +46,26 @@ export interface PlatformOptions {
    * local-path); WooCommerce's stay on KWOK (deploy/sandbox/engine-values). Default: every store on KWOK.
    */
   readonly realStores?: boolean;
+  /**
+   * Processes of the provisioner and of cleanup (default 1 each): every one stands for its service's Lease, with its own
+   * POD_NAME (`provisioner-0`, `provisioner-1`, …) and port. Replica 0's output is prefixed [provisioner], replica n's
+   * [provisioner-n].
+   */
+  readonly replicas?: Partial<Record<OperatorName, number>>;
 }
+
+/** The services that elect a leader, and may run more than one process here. */
+export type OperatorName = 'provisioner' | 'cleanup';
+
+/**
+ * The operators' leader election in the sandbox: as client-go's protocol, with shorter times than production's
+ * 15 / 10 / 2 s, so a provisioner killed by a test is replaced within seconds. A test may set its own.
+ */
+export const SANDBOX_LEADER_ELECTION_ENV: Readonly<Record<string, string>> = {
+  LEASE_DURATION_SECONDS: '5',
+  RENEW_DEADLINE_SECONDS: '4',
+  RETRY_PERIOD_SECONDS: '1',
+};
 
 /** The engines' sandbox overrides, one `<engine>.yaml` each (the provisioner's ENGINE_VALUES_DIR layout). */
 export const SANDBOX_ENGINE_VALUES_DIR = join(repoRoot, 'deploy/sandbox/engine-values');
@@ -95,7 +114,10 @@ export interface PlatformInfo {
  */
 export class Platform {
   private readonly specs = new Map<ServiceName, ServiceSpec>();
-  private readonly children = new Map<ServiceName, ChildProcess>();
+  /** By instance: the service's name for replica 0, `<service>-<n>` for replica n. */
+  private readonly children = new Map<string, ChildProcess>();
+  /** By instance, as last launched: its environment and where it answers. */
+  private readonly instances = new Map<string, ServiceSpec>();
   private natsCluster?: NatsCluster;
   private natsInfo?: PlatformNats;
   private operatorLock?: FileLock;
@@ -127,7 +149,11 @@ export class Platform {
       NATS_PASSWORD: passwordOf(nats, user),
     });
     const common = this.options.env ?? {};
-    const operator = { HELM_BINARY: await this.sandbox.binary('helm'), CHARTS_DIR: join(repoRoot, 'charts') };
+    const operator = {
+      HELM_BINARY: await this.sandbox.binary('helm'),
+      CHARTS_DIR: join(repoRoot, 'charts'),
+      ...SANDBOX_LEADER_ELECTION_ENV,
+    };
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     // The gateway first: it creates the streams the other services consume.
     this.specs.set('gateway', {
@@ -180,7 +206,10 @@ export class Platform {
     for (const [name, spec] of this.specs) {
       this.specs.set(name, { ...spec, env: { ...spec.env, ...this.options.serviceEnv?.[name] } });
     }
-    for (const name of this.specs.keys()) await this.launch(name);
+    for (const name of this.specs.keys()) {
+      const replicas = isOperator(name) ? (this.options.replicas?.[name] ?? 1) : 1;
+      for (let replica = 0; replica < replicas; replica++) await this.launch(name, replica);
+    }
     return { gatewayUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, users, nats };
   }
 
@@ -221,21 +250,41 @@ export class Platform {
   }
 
   /** SIGKILL, as a crash would: no drain, no acks for what was in flight. */
-  async kill(name: ServiceName): Promise<void> {
-    const child = this.children.get(name);
-    this.children.delete(name);
+  async kill(name: ServiceName, replica = 0): Promise<void> {
+    const instance = instanceName(name, replica);
+    const child = this.children.get(instance);
+    this.children.delete(instance);
     if (child) await stopChild(child, 'SIGKILL');
   }
 
-  async launch(name: ServiceName): Promise<void> {
-    const spec = this.specs.get(name);
-    if (!spec) throw new Error(`${name} is not part of this platform; start() it first`);
+  /** SIGTERM, as Kubernetes stops a pod: the service shuts down cleanly (a leader hands its Lease over) and exits. */
+  async terminate(name: ServiceName, replica = 0): Promise<void> {
+    const instance = instanceName(name, replica);
+    const child = this.children.get(instance);
+    this.children.delete(instance);
+    if (child) await stopChild(child, 'SIGTERM');
+  }
+
+  /** SIGSTOP (a hung process: alive, holding its connections, doing nothing) or SIGCONT (it carries on). */
+  suspend(name: ServiceName, signal: 'SIGSTOP' | 'SIGCONT', replica = 0): void {
+    const child = this.children.get(instanceName(name, replica));
+    if (!child) throw new Error(`${instanceName(name, replica)} is not running`);
+    child.kill(signal);
+  }
+
+  async launch(name: ServiceName, replica = 0): Promise<void> {
+    const base = this.specs.get(name);
+    if (!base) throw new Error(`${name} is not part of this platform; start() it first`);
+    if (replica > 0 && !isOperator(name)) throw new Error(`only the provisioner and cleanup run replicas here`);
+    const instance = instanceName(name, replica);
+    const spec = await this.replicaSpec(name, base, replica);
+    this.instances.set(instance, spec);
     const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, serviceEntry(spec.service)], {
       cwd: repoRoot,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.children.set(name, child);
+    this.children.set(instance, child);
     const write = this.options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
     const recent: string[] = [];
     for (const stream of [child.stdout, child.stderr]) {
@@ -243,12 +292,12 @@ export class Platform {
       createInterface({ input: stream }).on('line', (line) => {
         recent.push(line);
         if (recent.length > 20) recent.shift();
-        write(`[${name}] ${line}`);
+        write(`[${instance}] ${line}`);
       });
     }
     const started = Date.now();
     await waitUntil(
-      `${name} did not become ready`,
+      `${instance} did not become ready`,
       async () => (await get(spec.readyUrl)).status === 200,
       60_000,
       () =>
@@ -256,17 +305,39 @@ export class Platform {
           ? `it exited with code ${child.exitCode}; its last output:\n${recent.join('\n')}`
           : undefined,
     );
-    log.step(`${name} ready (${Math.round((Date.now() - started) / 100) / 10}s)`);
+    log.step(`${instance} ready (${Math.round((Date.now() - started) / 100) / 10}s)`);
+  }
+
+  /** An operator replica's settings: its POD_NAME, and (past replica 0) a port of its own. */
+  private async replicaSpec(name: ServiceName, spec: ServiceSpec, replica: number): Promise<ServiceSpec> {
+    const podName = { POD_NAME: `${name}-${replica}` };
+    if (!isOperator(name)) return spec;
+    if (replica === 0) return { ...spec, env: { ...spec.env, ...podName } };
+    const port = await freePort();
+    return {
+      service: spec.service,
+      env: { ...spec.env, ...podName, [`${name.toUpperCase()}_PORT`]: String(port) },
+      readyUrl: `http://127.0.0.1:${port}/readyz`,
+    };
+  }
+
+  /** Where a service's replica answers HTTP (/healthz, /readyz, /metrics; the gateway's API), once launched. */
+  urlOf(name: ServiceName, replica = 0): string {
+    const spec = this.instances.get(instanceName(name, replica));
+    if (!spec) throw new Error(`${instanceName(name, replica)} was never launched`);
+    return spec.readyUrl.replace(/\/readyz$/, '');
   }
 
   /** The process id of a running service (for resident-memory readings). */
-  pidOf(name: ServiceName): number | undefined {
-    return this.children.get(name)?.pid;
+  pidOf(name: ServiceName, replica = 0): number | undefined {
+    return this.children.get(instanceName(name, replica))?.pid;
   }
 
   async stop(): Promise<void> {
     const running = [...this.children.values()].reverse();
     this.children.clear();
+    // A process a test left stopped must run again to hear the SIGTERM.
+    for (const child of running) child.kill('SIGCONT');
     await Promise.all(running.map((child) => stopChild(child, 'SIGTERM')));
     await this.natsCluster?.down();
     this.natsCluster = undefined;
@@ -275,6 +346,10 @@ export class Platform {
     this.operatorLock = undefined;
   }
 }
+
+const isOperator = (name: ServiceName): name is OperatorName => name === 'provisioner' || name === 'cleanup';
+
+const instanceName = (name: ServiceName, replica: number) => (replica === 0 ? name : `${name}-${replica}`);
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

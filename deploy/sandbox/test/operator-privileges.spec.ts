@@ -108,6 +108,16 @@ describe('operator privileges (templates/rbac.yaml and templates/admission-polic
       ['cleanup', ['get', 'secrets', '-n', 'store-x']],
       ['cleanup', ['create', 'namespaces']],
       ['cleanup', ['patch', 'namespaces']],
+      // Leases: only its own, only in the platform namespace, never deleted or listed.
+      ['provisioner', ['update', 'leases/urumi-cleanup', '-n', PLATFORM_NAMESPACE]],
+      ['provisioner', ['get', 'leases/urumi-provisioner', '-n', 'kube-system']],
+      ['provisioner', ['create', 'leases', '-n', 'kube-system']],
+      ['provisioner', ['delete', 'leases/urumi-provisioner', '-n', PLATFORM_NAMESPACE]],
+      ['provisioner', ['list', 'leases', '-n', PLATFORM_NAMESPACE]],
+      ['provisioner', ['update', 'leases', '-n', 'store-x']],
+      ['cleanup', ['update', 'leases/urumi-provisioner', '-n', PLATFORM_NAMESPACE]],
+      ['cleanup', ['get', 'leases/urumi-cleanup', '-n', 'kube-node-lease']],
+      ['cleanup', ['watch', 'leases', '-n', PLATFORM_NAMESPACE]],
     ])('urumi-%s may not %j', async (operator, args) => {
       expect(await can(operator, ...args)).toBe('no');
     });
@@ -122,6 +132,18 @@ describe('operator privileges (templates/rbac.yaml and templates/admission-polic
       ['cleanup', ['delete', 'namespaces']],
       ['cleanup', ['delete', 'deployments', '-n', 'store-x']],
     ])('urumi-%s may %j in any namespace as far as RBAC goes (the policy narrows it)', async (operator, args) => {
+      expect(await can(operator, ...args)).toBe('yes');
+    });
+
+    it.each<[Operator, string[]]>([
+      ['provisioner', ['get', 'leases/urumi-provisioner', '-n', PLATFORM_NAMESPACE]],
+      ['provisioner', ['update', 'leases/urumi-provisioner', '-n', PLATFORM_NAMESPACE]],
+      ['cleanup', ['get', 'leases/urumi-cleanup', '-n', PLATFORM_NAMESPACE]],
+      ['cleanup', ['update', 'leases/urumi-cleanup', '-n', PLATFORM_NAMESPACE]],
+      // RBAC cannot name what a create makes: the admission policy allows only the operator's own Lease (below).
+      ['provisioner', ['create', 'leases', '-n', PLATFORM_NAMESPACE]],
+      ['cleanup', ['create', 'leases', '-n', PLATFORM_NAMESPACE]],
+    ])('urumi-%s may %j: its own leader-election Lease', async (operator, args) => {
       expect(await can(operator, ...args)).toBe('yes');
     });
   });
@@ -147,6 +169,23 @@ describe('operator privileges (templates/rbac.yaml and templates/admission-polic
         expect(await refusal('provisioner', write)).toMatch(POLICY_REFUSAL);
       }
       expect(await admin('get', ...WRITTEN, '-n', namespace, '--ignore-not-found', '-o', 'name')).toBe('');
+    });
+
+    it("refuses a Lease in the platform namespace under any name but the operator's own", async () => {
+      const lease = (name: string) =>
+        JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name }, spec: {} });
+      for (const [operator, name] of [
+        ['provisioner', 'urumi-cleanup'],
+        ['provisioner', `squatter-${suffix}`],
+        ['cleanup', 'urumi-provisioner'],
+      ] as const) {
+        expect(
+          await refusal(operator, ['create', '-n', PLATFORM_NAMESPACE, '--dry-run=server', '-f', '-'], lease(name)),
+        ).toMatch(POLICY_REFUSAL);
+      }
+      expect(
+        await refusal('provisioner', ['create', '-n', 'kube-system', '--dry-run=server', '-f', '-'], lease('x')),
+      ).toMatch(/forbidden/);
     });
 
     it('refuses to label a namespace into the platform', async () => {

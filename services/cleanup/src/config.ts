@@ -1,5 +1,7 @@
 import { buckets } from '@urumi/contracts';
 import { envInt, envString } from '@urumi/runtime';
+import { leaderElectionFromEnv } from '@urumi/kube';
+import type { LeaderElectionSettings } from '@urumi/kube';
 import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
 
 export interface CleanupConfig {
@@ -16,6 +18,8 @@ export interface CleanupConfig {
   /** A teardown taking longer than this is reported Degraded (it keeps retrying). */
   readonly stuckAfterMs: number;
   readonly lifecycleBucket: string;
+  /** Only the replica that leads the Lease tears down and sweeps (LEADER_ELECTION and friends, @urumi/kube's leadership.ts). */
+  readonly leaderElection: LeaderElectionSettings;
 }
 
 export function cleanupConfigFromEnv(env: NodeJS.ProcessEnv): CleanupConfig {
@@ -29,6 +33,7 @@ export function cleanupConfigFromEnv(env: NodeJS.ProcessEnv): CleanupConfig {
     orphanGraceMs: envInt(env, 'ORPHAN_GRACE_SECONDS', 120, { min: 0 }) * 1000,
     stuckAfterMs: envInt(env, 'TEARDOWN_STUCK_SECONDS', 300, { min: 1 }) * 1000,
     lifecycleBucket: envString(env, 'LIFECYCLE_BUCKET', buckets.storeLifecycle),
+    leaderElection: leaderElectionFromEnv(env, 'urumi-cleanup'),
   };
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { describeKubeError, Helm, KubeClients, labels, readStore, Store, storeNameOf } from '@urumi/kube';
+import { describeKubeError, Helm, KubeClients, labels, Leadership, readStore, Store, storeNameOf } from '@urumi/kube';
 import { CLEANUP_CONFIG, type CleanupConfig, STORE_CACHE } from './config';
 
 /** What cleanup's informer knows of the Stores: a hint only, and no hint at all until it has synced. */
@@ -19,28 +19,36 @@ const RELEASE = 'store';
  * removed by hand. A namespace younger than the grace period is left alone (it may be mid-creation),
  * and nothing is deleted on the strength of the cache: a namespace the cache calls unowned is
  * checked against the Store read live from the API server first, and there is no sweep before the
- * cache has synced.
+ * cache has synced. Only the leader of cleanup's Lease sweeps, and it checks its term before each deletion.
  */
 @Injectable()
 export class OrphanSweep implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OrphanSweep.name);
   private timer?: NodeJS.Timeout;
+  private term?: AbortSignal;
 
   constructor(
     @Inject(CLEANUP_CONFIG) private readonly config: CleanupConfig,
     @Inject(KubeClients) private readonly kube: KubeClients,
     @Inject(Helm) private readonly helm: Helm,
     @Inject(STORE_CACHE) private readonly stores: StoreCache,
+    @Inject(Leadership) private readonly leadership: Leadership,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(
-      () =>
-        void this.sweep().catch((error: unknown) =>
-          this.logger.warn({ msg: 'Orphan sweep failed', error: describeKubeError(error) }),
-        ),
-      this.config.sweepMs,
-    );
+    this.leadership.whileLeading('orphan-sweep', {
+      start: (term) => {
+        this.term = term;
+        this.timer = setInterval(
+          () =>
+            void this.sweep().catch((error: unknown) => {
+              if (!term.aborted) this.logger.warn({ msg: 'Orphan sweep failed', error: describeKubeError(error) });
+            }),
+          this.config.sweepMs,
+        );
+      },
+      stop: () => clearInterval(this.timer),
+    });
   }
 
   onApplicationShutdown(): void {
@@ -63,7 +71,9 @@ export class OrphanSweep implements OnApplicationBootstrap, OnApplicationShutdow
       const live = await readStore(this.kube, name);
       if (live?.spec.storeId === storeId) continue;
       orphans.push(namespace);
-      await this.helm.uninstall(RELEASE, namespace);
+      this.leadership.assertLeading(this.term);
+      await this.helm.uninstall(RELEASE, namespace, { signal: this.term });
+      this.leadership.assertLeading(this.term);
       await this.kube.deleteIfExists({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
       this.logger.warn({
         msg: 'Deleted orphaned namespace',

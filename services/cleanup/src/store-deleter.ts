@@ -38,6 +38,13 @@ export class StoreDeleter {
   }
 }
 
+/**
+ * Consumes delete commands on every replica, leader or not (a durable pull consumer hands each message to one of them),
+ * so deletes are accepted during a failover too. That is safe concurrently, and with a stalled replica's redelivered
+ * copy: the withdrawn mark is a compare-and-set that only ever moves to `withdrawn`, deleting a Store that is already
+ * deleting changes nothing, and a repeated Deleted event is dropped by its id. The teardown that follows (Helm,
+ * namespaces, the finalizer) is the leader's alone (Teardown).
+ */
 @Controller()
 @UseFilters(JetStreamErrorFilter)
 export class StoreDeleterController {

@@ -8,7 +8,9 @@ import {
   isNotFound,
   KubeClients,
   labels,
+  Leadership,
   namespaceOf,
+  NotLeadingError,
   ReconcileResult,
   ResilientInformer,
   STORE,
@@ -36,11 +38,20 @@ const STUCK_POLL_MS = 5_000;
  * Stores deleting for longer than the stuck threshold are reported and retried. A namespace the store
  * does not own (not made by the platform, or another store's) is never touched. Its Store cache is the
  * orphan sweep's too.
+ *
+ * Every replica keeps the Store cache warm (it is ready, and a failover starts from a synced cache); only the leader of
+ * cleanup's Lease runs the teardown queue and the stuck-Store retries. When leadership ends the queue stops, the
+ * term's Helm child processes are killed, and every write checks the term first, before another replica can lead.
  */
 @Injectable()
 export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, StoreCache {
   private readonly logger = new Logger(Teardown.name);
-  private readonly queue: WorkQueue;
+  /** The leader's work queue: one per term of leadership, none while standing by. */
+  private queue?: WorkQueue;
+  /** The current term of leadership: aborted when it ends. */
+  private term?: AbortSignal;
+  /** The last term's queue shutting down (its teardowns finishing). */
+  private draining: Promise<void> = Promise.resolve();
   private readonly stores: ResilientInformer<Store>;
   private stuckTimer?: NodeJS.Timeout;
 
@@ -49,16 +60,11 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
     @Inject(KubeClients) private readonly kube: KubeClients,
     @Inject(Helm) private readonly helm: Helm,
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
+    @Inject(Leadership) private readonly leadership: Leadership,
   ) {
-    this.queue = new WorkQueue((name) => this.teardown(name), {
-      workers: config.workers,
-      baseDelayMs: 1_000,
-      maxDelayMs: 60_000,
-      onError: (name, error, retryInMs) => void this.reportFailure(name, error, retryInMs),
-    });
     this.stores = storeInformer(
       kube,
-      (store, deleted) => !deleted && store.metadata.deletionTimestamp && this.queue.add(store.metadata.name),
+      (store, deleted) => !deleted && store.metadata.deletionTimestamp && this.queue?.add(store.metadata.name),
       (error) =>
         this.logger.warn({ msg: 'Watch failed, restarting it', what: 'stores', error: describeKubeError(error) }),
     );
@@ -66,15 +72,61 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
 
   async onApplicationBootstrap(): Promise<void> {
     await this.stores.start();
-    this.queue.start();
+    this.leadership.whileLeading('teardown', {
+      start: (term) => this.startTearingDown(term),
+      stop: () => this.stopTearingDown(),
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stopTearingDown();
+    await this.stores.stop();
+  }
+
+  /**
+   * A new term: every Store being deleted is looked at at once. It begins once the previous term's teardowns have
+   * stopped, so no Store is ever torn down twice at once.
+   */
+  private startTearingDown(term: AbortSignal): void {
+    void this.draining.then(() => {
+      if (!term.aborted) this.beginTerm(term);
+    });
+  }
+
+  private beginTerm(term: AbortSignal): void {
+    this.term = term;
+    const queue = new WorkQueue((name) => this.teardown(name), {
+      workers: this.config.workers,
+      baseDelayMs: 1_000,
+      maxDelayMs: 60_000,
+      onError: (name, error, retryInMs) => {
+        if (error instanceof NotLeadingError || term.aborted) return;
+        void this.reportFailure(name, error, retryInMs);
+      },
+    });
+    this.queue = queue;
+    queue.start();
+    for (const store of this.stores.list()) if (store.metadata.deletionTimestamp) queue.add(store.metadata.name);
     this.stuckTimer = setInterval(() => this.retryStuck(), this.config.sweepMs);
     this.logger.log({ msg: 'Tearing down deleted stores', workers: this.config.workers });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Takes no more Stores at once (as leadership ends); resolves when the teardowns in flight have stopped. */
+  private stopTearingDown(): Promise<void> {
     clearInterval(this.stuckTimer);
-    await this.queue.shutdown();
-    await this.stores.stop();
+    this.stuckTimer = undefined;
+    const queue = this.queue;
+    this.queue = undefined;
+    if (queue) {
+      this.logger.log({ msg: 'Stopped tearing down stores' });
+      this.draining = queue.shutdown();
+    }
+    return this.draining;
+  }
+
+  /** Every write first checks that this replica still leads, in the term the teardown began in. */
+  private ensureLeading(): void {
+    this.leadership.assertLeading(this.term);
   }
 
   get isSynced(): boolean {
@@ -86,10 +138,12 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
   }
 
   async teardown(name: string): Promise<ReconcileResult | void> {
+    this.ensureLeading();
     let store = this.stores.get(name);
     if (!store?.metadata.deletionTimestamp || !store.metadata.finalizers?.includes(STORE_FINALIZER)) return;
     const namespace = namespaceOf(name);
     if (store.status?.phase !== 'Deleting') {
+      this.ensureLeading();
       store = await updateStoreStatus(this.kube, store, {
         phase: 'Deleting',
         step: stepSlug(Step.DELETING),
@@ -105,7 +159,9 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
     const existing = ownedBy(store, await this.readNamespace(namespace));
     if (existing) {
       if (!existing.metadata?.deletionTimestamp) {
-        await this.helm.uninstall(RELEASE, namespace);
+        this.ensureLeading();
+        await this.helm.uninstall(RELEASE, namespace, { signal: this.term });
+        this.ensureLeading();
         await this.kube.deleteIfExists({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
         this.logger.log({ msg: 'Deleted Namespace', store: name, namespace });
       }
@@ -114,6 +170,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
         // Not a failed action but a wait that lasts: say why on the Store, and keep looking, less often.
         const holdUps = (existing.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.message);
         const holdUp = holdUps.length ? holdUps.join('; ') : 'no reason reported';
+        this.ensureLeading();
         await updateStoreStatus(this.kube, store, {
           conditions: withCondition(
             store.status?.conditions,
@@ -132,7 +189,9 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
     }
 
     // Reported before the finalizer goes: a crash in between repeats the event (deduplicated), never loses it.
+    this.ensureLeading();
     await this.events.publish(storeIdentity(store), { step: Step.DELETED }, storeConditions(store));
+    this.ensureLeading();
     await this.kube.objects.patch(
       {
         apiVersion: STORE.apiVersion,
@@ -164,7 +223,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
           store: store.metadata.name,
           since: new Date(since).toISOString(),
         });
-        this.queue.add(store.metadata.name);
+        this.queue?.add(store.metadata.name);
       }
     }
     return stuck;
@@ -185,7 +244,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
     const message = `${error instanceof HelmError ? error.message : describeKubeError(error)}; retrying in ${Math.round(retryInMs / 1000)}s`;
     this.logger.warn({ msg: 'Teardown failed, will retry', store: name, reason, error: message });
     const store = this.stores.get(name);
-    if (!store) return;
+    if (!store || !this.leadership.isLeading) return;
     try {
       await updateStoreStatus(this.kube, store, {
         conditions: withCondition(

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
-import { createStore, Helm, KubeClients, labels, STORE, Store } from '@urumi/kube';
+import { createStore, Helm, KubeClients, labels, Leadership, NotLeadingError, STORE, Store } from '@urumi/kube';
 import { testSandbox } from '@urumi/sandbox';
 import { cleanupConfigFromEnv } from '../src/config';
 import { OrphanSweep, StoreCache } from '../src/orphan-sweep';
@@ -39,13 +39,26 @@ describe(OrphanSweep.name, () => {
         'jsonpath={.metadata.name}:{.metadata.deletionTimestamp}',
       )
     ).trim() === `${namespace}:`;
-  const sweepWith = (cache: StoreCache) =>
-    new OrphanSweep(
-      cleanupConfigFromEnv({ ORPHAN_GRACE_SECONDS: String(GRACE_SECONDS) }),
+  const sweeps: OrphanSweep[] = [];
+  /** A sweep of the only replica (leader election off), started as the application starts it. */
+  const sweepWith = (cache: StoreCache, leadership = onlyReplica()) => {
+    const config = cleanupConfigFromEnv({ ORPHAN_GRACE_SECONDS: String(GRACE_SECONDS) });
+    const sut = new OrphanSweep(
+      config,
       kube,
       new Helm({ binary: helm, kubeconfig: sandbox.kubeconfig }),
       cache,
+      leadership,
     );
+    sut.onApplicationBootstrap();
+    sweeps.push(sut);
+    return sut;
+  };
+  const onlyReplica = () => {
+    const leadership = new Leadership({ ...cleanupConfigFromEnv({}).leaderElection, enabled: false }, kube);
+    leadership.onApplicationBootstrap();
+    return leadership;
+  };
   /** Synced, yet it has not seen the Stores made since it stalled. */
   const staleCache: StoreCache = { isSynced: true, get: () => undefined };
   const afterGrace = () => Date.now() + (GRACE_SECONDS + 5) * 1000;
@@ -59,6 +72,7 @@ describe(OrphanSweep.name, () => {
   });
 
   afterEach(async () => {
+    for (const sweep of sweeps.splice(0)) sweep.onApplicationShutdown();
     await kubectl('delete', 'stores.urumi.dev', '--all', '--wait=false');
     await kubectl('delete', 'namespace', '-l', `${labels.managedBy}=urumi`, '--wait=false');
   });
@@ -95,5 +109,16 @@ describe(OrphanSweep.name, () => {
 
     expect(swept).toEqual({ swept: true, orphans: ['store-lonely', 'store-renamed'] });
     expect([await standing('store-lonely'), await standing('store-renamed')]).toEqual([false, false]);
+  });
+
+  it('deletes nothing once its replica no longer leads', async () => {
+    await storeNamespace('unled', 'unled-0000006');
+    const leadership = onlyReplica();
+    const sut = sweepWith(staleCache, leadership);
+    await leadership.beforeApplicationShutdown();
+
+    await expect(sut.sweep(afterGrace())).rejects.toThrow(NotLeadingError);
+
+    expect(await standing('store-unled')).toBe(true);
   });
 });

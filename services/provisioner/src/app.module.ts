@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { streams } from '@urumi/contracts';
-import { Helm, KubeClients } from '@urumi/kube';
+import { Helm, KubeClients, LEADER_ELECTION, Leadership } from '@urumi/kube';
 import {
   defineStream,
   KeyValueBuckets,
@@ -29,6 +29,8 @@ export class AppModule {
       providers: [
         { provide: PROVISIONER_CONFIG, useValue: config },
         { provide: KubeClients, useValue: kube },
+        { provide: LEADER_ELECTION, useValue: config.leaderElection },
+        Leadership,
         {
           provide: Helm,
           useValue: new Helm({

@@ -1,7 +1,8 @@
 import { buckets } from '@urumi/contracts';
 import { ConfigError, envInt, envJson, envString } from '@urumi/runtime';
 import { resolve } from 'node:path';
-import type { Plan } from '@urumi/kube';
+import { leaderElectionFromEnv } from '@urumi/kube';
+import type { LeaderElectionSettings, Plan } from '@urumi/kube';
 import { natsSettingsFromEnv, NatsSettings } from '@urumi/messaging';
 import { readEngineValues } from './engine-values';
 import { parseNodeSelector, parseTolerations, StorePlacement } from './placement';
@@ -59,6 +60,8 @@ export interface ProvisionerConfig {
   /** Every store is looked at again this often, to restore what changed without an event (e.g. a Secret). */
   readonly resyncMs: number;
   readonly lifecycleBucket: string;
+  /** Only the replica that leads the Lease reconciles (LEADER_ELECTION and friends, @urumi/kube's leadership.ts). */
+  readonly leaderElection: LeaderElectionSettings;
 }
 
 export function provisionerConfigFromEnv(env: NodeJS.ProcessEnv): ProvisionerConfig {
@@ -97,6 +100,7 @@ export function provisionerConfigFromEnv(env: NodeJS.ProcessEnv): ProvisionerCon
     provisionTimeoutMs: envInt(env, 'PROVISION_TIMEOUT_SECONDS', 600, { min: 10 }) * 1000,
     resyncMs: envInt(env, 'RESYNC_SECONDS', 60, { min: 5 }) * 1000,
     lifecycleBucket: envString(env, 'LIFECYCLE_BUCKET', buckets.storeLifecycle),
+    leaderElection: leaderElectionFromEnv(env, 'urumi-provisioner'),
   };
 }
 

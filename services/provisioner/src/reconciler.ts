@@ -8,7 +8,9 @@ import {
   HelmError,
   KubeClients,
   labels,
+  Leadership,
   namespaceOf,
+  NotLeadingError,
   Phase,
   ReconcileResult,
   ResilientInformer,
@@ -54,11 +56,21 @@ interface Progress {
  * is fed by informers on Stores and on what the provisioner made (so a deleted ResourceQuota or
  * NetworkPolicy comes back within moments), and by a periodic resync. Every step is safe to repeat;
  * what a crash interrupted is simply done again from what the cluster holds.
+ *
+ * Every replica keeps its informers' caches warm (it is ready, and a failover starts from a synced cache), but only
+ * the leader of the provisioner's Lease runs the work queue and the resync. When leadership ends the queue stops, the
+ * term's Helm child processes are killed (SIGKILL, through the term's AbortSignal), and every write checks the term
+ * first — all before the renew deadline, so before another replica can take the Lease over.
  */
 @Injectable()
 export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(StoreReconciler.name);
-  private readonly queue: WorkQueue;
+  /** The leader's work queue: one per term of leadership, none while standing by. */
+  private queue?: WorkQueue;
+  /** The current term of leadership: aborted when it ends. */
+  private term?: AbortSignal;
+  /** The last term's queue shutting down (its reconciles finishing). */
+  private draining: Promise<void> = Promise.resolve();
   private readonly stores: ResilientInformer<Store>;
   private readonly watchers: ResilientInformer<KubernetesObject>[];
   /** The engines' workloads as the informers last saw them, by kind (for Ready stores' health). */
@@ -79,21 +91,17 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     @Inject(Helm) private readonly helm: Helm,
     @Inject(ENGINE_CHARTS) private readonly engines: ReadonlyMap<string, EngineChart>,
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
+    @Inject(Leadership) private readonly leadership: Leadership,
   ) {
-    this.queue = new WorkQueue((name) => this.reconcile(name), {
-      workers: config.workers,
-      onError: (name, error, retryInMs) =>
-        this.logger.warn({ msg: 'Reconcile failed, will retry', store: name, error: describe(error), retryInMs }),
-    });
     const enqueueStore = (store: Store, deleted: boolean) => {
       if (deleted) {
         this.applied.delete(store.metadata.name);
         this.installed.delete(store.metadata.name);
-      } else this.queue.add(store.metadata.name);
+      } else this.queue?.add(store.metadata.name);
     };
     const enqueueNamespace = (object: KubernetesObject) => {
       const name = storeNameOf(object.metadata?.namespace ?? '');
-      if (name) this.queue.add(name);
+      if (name) this.queue?.add(name);
     };
     const onError = (what: string) => (error: unknown) =>
       this.logger.warn({ msg: 'Watch failed, restarting it', what, error: describe(error) });
@@ -134,17 +142,63 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationBootstrap(): Promise<void> {
     await Promise.all(this.watchers.map((i) => i.start()));
     await this.stores.start();
-    this.queue.start();
+    this.leadership.whileLeading('reconciler', {
+      start: (term) => this.startReconciling(term),
+      stop: () => this.stopReconciling(),
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stopReconciling();
+    await Promise.all([this.stores, ...this.watchers].map((i) => i.stop()));
+  }
+
+  /**
+   * A new term: every store is looked at at once, from the synced cache, and its fence applied again. It begins once
+   * the previous term's reconciles have stopped, so no store is ever reconciled twice at once.
+   */
+  private startReconciling(term: AbortSignal): void {
+    void this.draining.then(() => {
+      if (!term.aborted) this.beginTerm(term);
+    });
+  }
+
+  private beginTerm(term: AbortSignal): void {
+    this.term = term;
+    // What another leader did meanwhile is not known here.
+    this.applied.clear();
+    const queue = new WorkQueue((name) => this.reconcile(name), {
+      workers: this.config.workers,
+      onError: (name, error, retryInMs) => {
+        if (error instanceof NotLeadingError || term.aborted) return;
+        this.logger.warn({ msg: 'Reconcile failed, will retry', store: name, error: describe(error), retryInMs });
+      },
+    });
+    this.queue = queue;
+    queue.start();
+    for (const store of this.stores.list()) queue.add(store.metadata.name);
     this.resync = setInterval(() => {
-      for (const store of this.stores.list()) this.queue.add(store.metadata.name);
+      for (const store of this.stores.list()) queue.add(store.metadata.name);
     }, this.config.resyncMs);
     this.logger.log({ msg: 'Reconciling stores', workers: this.config.workers, engines: [...this.engines.keys()] });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Takes no more keys at once (synchronously, as leadership ends); resolves when the reconciles in flight have stopped. */
+  private stopReconciling(): Promise<void> {
     clearInterval(this.resync);
-    await this.queue.shutdown();
-    await Promise.all([this.stores, ...this.watchers].map((i) => i.stop()));
+    this.resync = undefined;
+    const queue = this.queue;
+    this.queue = undefined;
+    if (queue) {
+      this.logger.log({ msg: 'Stopped reconciling stores' });
+      this.draining = queue.shutdown();
+    }
+    return this.draining;
+  }
+
+  /** Every write first checks that this replica still leads, in the term the reconcile began in. */
+  private ensureLeading(): void {
+    this.leadership.assertLeading(this.term);
   }
 
   get isSynced(): boolean {
@@ -152,6 +206,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async reconcile(name: string): Promise<ReconcileResult | void> {
+    this.ensureLeading();
     const observed = this.stores.get(name);
     // Gone, or being torn down: cleanup owns it from here.
     if (!observed || observed.metadata.deletionTimestamp) return;
@@ -189,12 +244,16 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
         await this.writeStatus(observed, store);
         return;
       }
+      this.ensureLeading();
       await this.kube.apply(namespaceManifest(store, chart), FIELD_MANAGER);
+      this.ensureLeading();
       await Promise.all(guardrailManifests(store, fence).map((m) => this.kube.apply(m, FIELD_MANAGER)));
+      this.logger.debug({ msg: 'Applied namespace and fence', store: name, namespace });
     }
     store = await this.reach(store, Step.NAMESPACE_READY, 'NamespaceReady', `namespace ${namespace} is fenced in`);
 
     if (!applied) {
+      this.ensureLeading();
       const credentials = await ensureCredentials(this.kube, store, chart.credentials);
       if (credentials !== 'unchanged') {
         this.logger.log({ msg: `Credentials ${credentials}`, store: name, namespace, keys: chart.credentials.length });
@@ -211,6 +270,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       this.logger.log({ msg: 'Installed engine chart', store: name, namespace, chart: `store-${chart.engine}` });
     }
     if (!applied) {
+      this.ensureLeading();
       await this.kube.apply(ingressManifest(store, fence), FIELD_MANAGER);
       this.applied.set(name, { generation: store.metadata.generation ?? 0, at: Date.now() });
     }
@@ -310,6 +370,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
    * losing it.
    */
   private async progress(store: Store, progress: Progress): Promise<Store> {
+    this.ensureLeading();
     const now = new Date();
     const next = this.advance(store, progress, now);
     const failed = progress.phase === 'Failed';
@@ -412,7 +473,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   private async installedWorkloads(name: string, namespace: string, revision: string): Promise<readonly string[]> {
     const known = this.installed.get(name);
     if (known?.revision === revision) return known.workloads;
-    const workloads = loadAllYaml(await this.helm.manifest(RELEASE, namespace))
+    const workloads = loadAllYaml(await this.helm.manifest(RELEASE, namespace, { signal: this.term }))
       .filter((o: KubernetesObject | null) => o?.kind === 'Deployment' || o?.kind === 'StatefulSet')
       .map((o: KubernetesObject) => `${o.kind} ${o.metadata?.name}`);
     this.installed.set(name, { revision, workloads });
@@ -450,23 +511,32 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** Writes `next`'s status over `written` (the last version stored), if anything changed. */
-  private writeStatus(written: Store, next: Store): Promise<Store> {
-    return updateStoreStatus(this.kube, written, next.status ?? {});
+  private async writeStatus(written: Store, next: Store): Promise<Store> {
+    this.ensureLeading();
+    const stored = await updateStoreStatus(this.kube, written, next.status ?? {});
+    if (stored !== written) {
+      this.logger.debug({ msg: 'Wrote Store status', store: written.metadata.name, phase: stored.status?.phase });
+    }
+    return stored;
   }
 
   /** helm upgrade --install; a release an earlier crash left locked is rolled back or removed first. */
   private async installWorkload(namespace: string, chart: EngineChart, values: unknown): Promise<void> {
+    this.ensureLeading();
+    const signal = this.term;
     try {
-      await this.helm.upgradeInstall(RELEASE, namespace, chart.path, values);
+      await this.helm.upgradeInstall(RELEASE, namespace, chart.path, values, { signal });
     } catch (error) {
       if (!(error instanceof HelmError) || !error.isLocked) throw error;
-      const release = await this.helm.status(RELEASE, namespace);
+      const release = await this.helm.status(RELEASE, namespace, { signal });
       // A lock this young may be a live operation (another replica's): leave it and retry later.
       if (release && Date.now() - release.updated.getTime() < this.config.helmStaleLockMs) throw error;
       this.logger.warn({ msg: 'Recovering a locked Helm release', namespace, status: release?.status });
-      if (release?.status === 'pending-install') await this.helm.uninstall(RELEASE, namespace);
-      else await this.helm.rollback(RELEASE, namespace);
-      await this.helm.upgradeInstall(RELEASE, namespace, chart.path, values);
+      this.ensureLeading();
+      if (release?.status === 'pending-install') await this.helm.uninstall(RELEASE, namespace, { signal });
+      else await this.helm.rollback(RELEASE, namespace, { signal });
+      this.ensureLeading();
+      await this.helm.upgradeInstall(RELEASE, namespace, chart.path, values, { signal });
     }
   }
 }

@@ -94,6 +94,12 @@ export class StoreCreator {
   }
 }
 
+/**
+ * Consumes approvals on every replica, leader or not (a durable pull consumer hands each message to one of them). That
+ * is safe concurrently, and with a stalled replica's redelivered copy: all it writes is a Store named after the store
+ * (a second create gets a 409 and finds it), the lifecycle mark (compare-and-set) and an event (deduplicated by id);
+ * namespaces and Helm, where two writers would race, are the leader's reconciler's alone.
+ */
 @Controller()
 @UseFilters(JetStreamErrorFilter)
 export class StoreCreatorController {

@@ -1,6 +1,7 @@
 import {
   AppsV1Api,
   BatchV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -20,6 +21,8 @@ export class KubeClients {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly batch: BatchV1Api;
+  /** Leases, for leader election (leader-election.ts). */
+  readonly coordination: CoordinationV1Api;
   readonly networking: NetworkingV1Api;
   readonly custom: CustomObjectsApi;
 
@@ -28,6 +31,7 @@ export class KubeClients {
     this.core = config.makeApiClient(CoreV1Api);
     this.apps = config.makeApiClient(AppsV1Api);
     this.batch = config.makeApiClient(BatchV1Api);
+    this.coordination = config.makeApiClient(CoordinationV1Api);
     this.networking = config.makeApiClient(NetworkingV1Api);
     this.custom = config.makeApiClient(CustomObjectsApi);
   }

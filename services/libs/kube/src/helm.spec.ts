@@ -1,7 +1,8 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Helm } from './helm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Helm, HelmError } from './helm';
 
 describe(Helm.name, () => {
   let dir: string;
@@ -48,4 +49,34 @@ describe(Helm.name, () => {
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(peakConcurrency()).toBe(1);
   });
+
+  it('kills a running helm when its signal aborts, and runs no call that waited its turn or came after', async () => {
+    const pidFile = join(dir, 'pid');
+    writeFileSync(binary, `#!/bin/sh\necho "start $2" >> ${log}\necho $$ > ${pidFile}\nexec sleep 30\n`);
+    const sut = new Helm({ binary, maxConcurrent: 1 });
+    const term = new AbortController();
+
+    const running = sut.uninstall('a', 'ns', { signal: term.signal });
+    const waiting = sut.upgradeInstall('b', 'ns', 'chart', {}, { signal: term.signal });
+    while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8').trim()) await sleep(10);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    term.abort();
+
+    await expect(running).rejects.toThrow(new HelmError('helm uninstall aborted', ''));
+    await expect(waiting).rejects.toThrow(/helm upgrade aborted/);
+    await expect(sut.uninstall('c', 'ns', { signal: term.signal })).rejects.toThrow(/aborted/);
+    // SIGKILL is sent as the signal aborts; the process is gone as soon as the kernel has reaped it.
+    for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(10);
+    expect(isAlive(pid)).toBe(false);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['start a']);
+  });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -13,6 +13,11 @@ export interface HelmOptions {
   readonly maxConcurrent?: number;
 }
 
+/** Per call: `signal` kills the helm child process (SIGKILL) when it aborts, and stops a call still waiting its turn. */
+export interface HelmCallOptions {
+  readonly signal?: AbortSignal;
+}
+
 export interface HelmRelease {
   readonly name: string;
   readonly namespace: string;
@@ -44,19 +49,28 @@ export class Helm {
   constructor(private readonly options: HelmOptions) {}
 
   /** Installs or upgrades a release with these values (passed in a file, never on the command line). */
-  async upgradeInstall(release: string, namespace: string, chart: string, values: unknown): Promise<void> {
+  async upgradeInstall(
+    release: string,
+    namespace: string,
+    chart: string,
+    values: unknown,
+    options: HelmCallOptions = {},
+  ): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'urumi-helm-'));
     try {
       const file = join(dir, 'values.json');
       await writeFile(file, JSON.stringify(values), { mode: 0o600 });
-      await this.run(['upgrade', '--install', release, chart, '-n', namespace, '-f', file, '--history-max', '3']);
+      await this.run(
+        ['upgrade', '--install', release, chart, '-n', namespace, '-f', file, '--history-max', '3'],
+        options,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  async status(release: string, namespace: string): Promise<HelmRelease | undefined> {
-    const out = await this.run(['list', '-n', namespace, '--all', '--filter', `^${release}$`, '-o', 'json']);
+  async status(release: string, namespace: string, options: HelmCallOptions = {}): Promise<HelmRelease | undefined> {
+    const out = await this.run(['list', '-n', namespace, '--all', '--filter', `^${release}$`, '-o', 'json'], options);
     const [found] = JSON.parse(out) as {
       name: string;
       namespace: string;
@@ -71,24 +85,27 @@ export class Helm {
   }
 
   /** What the release's current revision installed, as the multi-document YAML Helm applied. */
-  async manifest(release: string, namespace: string): Promise<string> {
-    return this.run(['get', 'manifest', release, '-n', namespace]);
+  async manifest(release: string, namespace: string, options: HelmCallOptions = {}): Promise<string> {
+    return this.run(['get', 'manifest', release, '-n', namespace], options);
   }
 
-  async rollback(release: string, namespace: string): Promise<void> {
-    await this.run(['rollback', release, '-n', namespace]);
+  async rollback(release: string, namespace: string, options: HelmCallOptions = {}): Promise<void> {
+    await this.run(['rollback', release, '-n', namespace], options);
   }
 
   /** Uninstalls a release; one that isn't there counts as uninstalled. */
-  async uninstall(release: string, namespace: string): Promise<void> {
-    await this.run(['uninstall', release, '-n', namespace, '--ignore-not-found']);
+  async uninstall(release: string, namespace: string, options: HelmCallOptions = {}): Promise<void> {
+    await this.run(['uninstall', release, '-n', namespace, '--ignore-not-found'], options);
   }
 
-  private async run(args: string[]): Promise<string> {
+  private async run(args: string[], { signal }: HelmCallOptions): Promise<string> {
+    if (signal?.aborted) throw aborted(args);
     if (this.running < (this.options.maxConcurrent ?? Infinity)) this.running++;
     else await new Promise<void>((takeSlot) => this.waiting.push(takeSlot));
     try {
-      return await this.spawn(args);
+      // Aborted while it waited: the slot passes on, nothing runs.
+      if (signal?.aborted) throw aborted(args);
+      return await this.spawn(args, signal);
     } finally {
       // A waiting call takes this slot over; otherwise it is free again.
       const next = this.waiting.shift();
@@ -97,7 +114,7 @@ export class Helm {
     }
   }
 
-  private spawn(args: string[]): Promise<string> {
+  private spawn(args: string[], signal: AbortSignal | undefined): Promise<string> {
     // Release records in ConfigMaps: with the default Secrets driver Helm would need to read Secrets.
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -109,13 +126,19 @@ export class Helm {
       execFile(
         this.options.binary,
         args,
-        { env, timeout: this.options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
+        // SIGKILL: an aborted helm must be gone at once, not finish its write (a release left pending is recovered).
+        { env, timeout: this.options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024, signal, killSignal: 'SIGKILL' },
         (error, stdout, stderr) => {
           if (!error) return resolve(stdout);
+          if (signal?.aborted) return reject(aborted(args));
           const detail = stderr.trim().split('\n').pop() ?? error.message;
           reject(new HelmError(`helm ${args[0]} failed: ${detail}`, stderr));
         },
       );
     });
   }
+}
+
+function aborted(args: readonly string[]): HelmError {
+  return new HelmError(`helm ${args[0]} aborted`, '');
 }

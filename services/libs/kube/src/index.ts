@@ -1,8 +1,18 @@
 export { KubeClients } from './client';
 export { describeKubeError, isConflict, isNotFound, statusOf } from './errors';
 export { Helm, HelmError } from './helm';
-export type { HelmOptions, HelmRelease } from './helm';
+export type { HelmCallOptions, HelmOptions, HelmRelease } from './helm';
 export { ResilientInformer } from './informer';
+export { JITTER_FACTOR, kubeLeaseApi, LeaderElector, leaderIdentity, monotonicClock } from './leader-election';
+export type { Clock, LeaderCallbacks, LeaderElectorOptions, LeaseApi } from './leader-election';
+export {
+  LEADER_ELECTION,
+  leaderElectionFromEnv,
+  Leadership,
+  NotLeadingError,
+  SERVICE_ACCOUNT_NAMESPACE_FILE,
+} from './leadership';
+export type { LeaderElectionSettings, LeaderTask } from './leadership';
 export type { ResilientInformerOptions } from './informer';
 export { labels, namespaceOf, STORE, STORE_FINALIZER, storeLabels, storeNameOf, withCondition } from './store';
 export type {

@@ -1,4 +1,4 @@
-import { ConfigError, envInt, envJson, envList, envString } from './config';
+import { ConfigError, envInt, envJson, envList, envNumber, envString } from './config';
 
 describe('config', () => {
   it('reads a value or its fallback, and names a missing required variable', () => {
@@ -14,6 +14,15 @@ describe('config', () => {
       'PORT must be a whole number from 1 to 65535, not "80.5"',
     );
     expect(() => envInt({ PORT: '70000' }, 'PORT', 1, { min: 1, max: 65535 })).toThrow(ConfigError);
+  });
+
+  it('accepts fractional numbers in range and explains anything else', () => {
+    expect(envNumber({ RETRY: '0.5' }, 'RETRY', 2, { min: 0.1 })).toBe(0.5);
+    expect(envNumber({}, 'RETRY', 2)).toBe(2);
+    expect(() => envNumber({ RETRY: 'soon' }, 'RETRY', 2, { min: 0.1, max: 60 })).toThrow(
+      new ConfigError('RETRY must be a number from 0.1 to 60, not "soon"'),
+    );
+    expect(() => envNumber({ RETRY: '0' }, 'RETRY', 2, { min: 0.1 })).toThrow(ConfigError);
   });
 
   it('splits lists and parses JSON', () => {

@@ -26,6 +26,22 @@ export function envInt(
   return value;
 }
 
+/** A number (fractions allowed, e.g. seconds like 0.5) in range; anything else names the variable. */
+export function envNumber(
+  env: Env,
+  name: string,
+  fallback: number,
+  { min = 0, max = Number.MAX_SAFE_INTEGER } = {},
+): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a number from ${min} to ${max}, not "${raw}"`);
+  }
+  return value;
+}
+
 export function envList(env: Env, name: string, fallback: readonly string[]): string[] {
   const raw = env[name]?.trim();
   return raw

@@ -1,4 +1,4 @@
-export { ConfigError, envInt, envJson, envList, envString } from './config';
+export { ConfigError, envInt, envJson, envList, envNumber, envString } from './config';
 export { createLogger, JsonLogger } from './logger';
 export { MetricsServer, OperationsModule, READINESS_CHECKS } from './operations.module';
 export type { MetricsListener, OperationsOptions, ReadinessChecks } from './operations.module';

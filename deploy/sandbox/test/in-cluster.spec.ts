@@ -254,9 +254,25 @@ describe(installInCluster.name, () => {
     installed = false;
     expect((await sandbox.kubectl(['get', 'namespace', NAMESPACE, '--ignore-not-found'])).trim()).toBe('');
     expect((await sandbox.helm(['list', '-A', '-q', '--filter', `^${RELEASE}$`])).trim()).toBe('');
+    // The kubelet removes a deleted pod's containers (its container GC runs each minute), and local-path its volume's
+    // folder, after the objects are gone.
     const node = await sandbox.realNode();
-    const left = await node.run('ctr', ['-a', node.paths.containerdSocket, '-n', 'k8s.io', 'containers', 'list', '-q']);
-    expect(containerIds.filter((id) => left.includes(id))).toEqual([]);
-    expect([await volumesOf(sandbox, NAMESPACE), existsSync(folder)]).toEqual([[], false]);
+    await eventually(
+      async () => {
+        const left = await node.run('ctr', [
+          '-a',
+          node.paths.containerdSocket,
+          '-n',
+          'k8s.io',
+          'containers',
+          'list',
+          '-q',
+        ]);
+        expect(containerIds.filter((id) => left.includes(id))).toEqual([]);
+        expect([await volumesOf(sandbox, NAMESPACE), existsSync(folder)]).toEqual([[], false]);
+      },
+      120_000,
+      1_000,
+    );
   });
 });

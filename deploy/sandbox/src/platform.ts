@@ -250,19 +250,20 @@ export class Platform {
   }
 
   /** SIGKILL, as a crash would: no drain, no acks for what was in flight. */
-  async kill(name: ServiceName, replica = 0): Promise<void> {
-    const instance = instanceName(name, replica);
-    const child = this.children.get(instance);
-    this.children.delete(instance);
-    if (child) await stopChild(child, 'SIGKILL');
+  kill(name: ServiceName, replica = 0): Promise<void> {
+    return this.stopInstance(name, replica, 'SIGKILL');
   }
 
   /** SIGTERM, as Kubernetes stops a pod: the service shuts down cleanly (a leader hands its Lease over) and exits. */
-  async terminate(name: ServiceName, replica = 0): Promise<void> {
+  terminate(name: ServiceName, replica = 0): Promise<void> {
+    return this.stopInstance(name, replica, 'SIGTERM');
+  }
+
+  private async stopInstance(name: ServiceName, replica: number, signal: NodeJS.Signals): Promise<void> {
     const instance = instanceName(name, replica);
     const child = this.children.get(instance);
     this.children.delete(instance);
-    if (child) await stopChild(child, 'SIGTERM');
+    if (child) await stopChild(child, signal);
   }
 
   /** SIGSTOP (a hung process: alive, holding its connections, doing nothing) or SIGCONT (it carries on). */

@@ -259,15 +259,7 @@ describe(installInCluster.name, () => {
     const node = await sandbox.realNode();
     await eventually(
       async () => {
-        const left = await node.run('ctr', [
-          '-a',
-          node.paths.containerdSocket,
-          '-n',
-          'k8s.io',
-          'containers',
-          'list',
-          '-q',
-        ]);
+        const left = await node.containerIds();
         expect(containerIds.filter((id) => left.includes(id))).toEqual([]);
         expect([await volumesOf(sandbox, NAMESPACE), existsSync(folder)]).toEqual([[], false]);
       },

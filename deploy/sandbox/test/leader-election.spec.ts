@@ -119,6 +119,18 @@ describe('leader election of the provisioner and cleanup (two replicas each)', (
       100,
     );
   const started = (identity: string) => lines.find((l) => l.identity === identity && l.msg === 'Started leading');
+  /** The provisioner replica that has taken over from `before`, once it has said it started leading. */
+  const newProvisionerLeader = (before: { identity: string }) =>
+    eventually(
+      async () => {
+        const now = await leaderOf('provisioner');
+        expect(now.identity).not.toBe(before.identity);
+        expect(started(now.identity)).toBeDefined();
+        return now;
+      },
+      30_000,
+      100,
+    );
   const work = () => lines.filter((l) => l.context && WORK_CONTEXTS.has(l.context) && !NOT_WORK.has(l.msg));
 
   const storeManifest = (name: string) => ({
@@ -208,16 +220,7 @@ describe('leader election of the provisioner and cleanup (two replicas each)', (
     await sut.kill('provisioner', before.replica);
     await createStore(names.afterKill);
 
-    const after = await eventually(
-      async () => {
-        const now = await leaderOf('provisioner');
-        expect(now.identity).not.toBe(before.identity);
-        expect(started(now.identity)).toBeDefined();
-        return now;
-      },
-      30_000,
-      100,
-    );
+    const after = await newProvisionerLeader(before);
     await eventually(async () => expect(await namespaceExists(`store-${names.afterKill}`)).toBe(true), 60_000, 200);
     const reconciledAt = Date.now();
 
@@ -242,16 +245,7 @@ describe('leader election of the provisioner and cleanup (two replicas each)', (
     const stoppedAt = Date.now();
     await sut.terminate('provisioner', before.replica);
 
-    const after = await eventually(
-      async () => {
-        const now = await leaderOf('provisioner');
-        expect(now.identity).not.toBe(before.identity);
-        expect(started(now.identity)).toBeDefined();
-        return now;
-      },
-      30_000,
-      100,
-    );
+    const after = await newProvisionerLeader(before);
 
     const takeover = started(after.identity)!.at - stoppedAt;
     failovers['sigterm: stop → new leader'] = takeover;
@@ -273,15 +267,7 @@ describe('leader election of the provisioner and cleanup (two replicas each)', (
     sut.suspend('provisioner', 'SIGSTOP', stale.replica);
     const stoppedAt = Date.now();
     try {
-      const after = await eventually(
-        async () => {
-          const now = await leaderOf('provisioner');
-          expect(now.identity).not.toBe(stale.identity);
-          return now;
-        },
-        30_000,
-        100,
-      );
+      const after = await newProvisionerLeader(stale);
       failovers['sigstop: stop → new leader'] = started(after.identity)!.at - stoppedAt;
       // Work the stale leader will hear of as soon as it runs again: a store to provision, and one whose every
       // reconcile fails (and says so) because an earlier store's namespace still has its name.

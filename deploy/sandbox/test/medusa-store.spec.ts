@@ -257,18 +257,8 @@ describe('a Medusa store on the real node', () => {
     ).items.filter((pv) => pv.spec.claimRef?.namespace === namespace);
     const folders = pvs.map((pv) => pv.spec.hostPath?.path ?? '');
     expect(folders.map((f) => f.startsWith(`${volumesDir}/`) && existsSync(f))).toEqual([true]);
-    const containers = () =>
-      node.run('ctr', [
-        '-a',
-        node.paths.containerdSocket,
-        '-n',
-        'k8s.io',
-        'containers',
-        'list',
-        '-q',
-        `labels."io.kubernetes.pod.namespace"==${namespace}`,
-      ]);
-    expect((await containers()).trim().split('\n').length).toBeGreaterThanOrEqual(COMPONENTS.length);
+    const containers = () => node.containerIds(namespace);
+    expect((await containers()).length).toBeGreaterThanOrEqual(COMPONENTS.length);
 
     const deleted = Date.now();
     expect((await api('DELETE', `/api/v1/stores/${storeId}`)).status).toBe(202);
@@ -301,7 +291,7 @@ describe('a Medusa store on the real node', () => {
     const onNode = await kubectl('get', 'pods', '-A', '--field-selector', `spec.nodeName=${NODE_NAME}`, '-o', 'json');
     const left = (JSON.parse(onNode) as { items: Pod[] }).items.filter((p) => p.metadata.namespace === namespace);
     expect(left.map((p) => p.metadata.name)).toEqual([]);
-    await eventually(async () => expect((await containers()).trim()).toBe(''), 60_000, 500);
+    await eventually(async () => expect(await containers()).toEqual([]), 60_000, 500);
     expect(await sandbox.helm(['list', '-n', namespace, '-q'])).toBe('');
   });
 });

@@ -244,10 +244,8 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
         await this.writeStatus(observed, store);
         return;
       }
-      this.ensureLeading();
-      await this.kube.apply(namespaceManifest(store, chart), FIELD_MANAGER);
-      this.ensureLeading();
-      await Promise.all(guardrailManifests(store, fence).map((m) => this.kube.apply(m, FIELD_MANAGER)));
+      await this.apply(namespaceManifest(store, chart));
+      await Promise.all(guardrailManifests(store, fence).map((m) => this.apply(m)));
       this.logger.debug({ msg: 'Applied namespace and fence', store: name, namespace });
     }
     store = await this.reach(store, Step.NAMESPACE_READY, 'NamespaceReady', `namespace ${namespace} is fenced in`);
@@ -270,8 +268,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       this.logger.log({ msg: 'Installed engine chart', store: name, namespace, chart: `store-${chart.engine}` });
     }
     if (!applied) {
-      this.ensureLeading();
-      await this.kube.apply(ingressManifest(store, fence), FIELD_MANAGER);
+      await this.apply(ingressManifest(store, fence));
       this.applied.set(name, { generation: store.metadata.generation ?? 0, at: Date.now() });
     }
     store = await this.reach(
@@ -508,6 +505,12 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       last.generation === (store.metadata.generation ?? 0) &&
       Date.now() - last.at < this.config.resyncMs
     );
+  }
+
+  /** Server-side apply as the provisioner, by the leader only. */
+  private apply(manifest: KubernetesObject): Promise<unknown> {
+    this.ensureLeading();
+    return this.kube.apply(manifest, FIELD_MANAGER);
   }
 
   /** Writes `next`'s status over `written` (the last version stored), if anything changed. */

@@ -94,6 +94,22 @@ export class RealNode {
     return (await exec('nsenter', [`--target=${pid}`, '--mount', '--net', '--', command, ...args])).stdout;
   }
 
+  /** The IDs of the containers containerd holds for pods (of one namespace, when given). */
+  async containerIds(podNamespace?: string): Promise<string[]> {
+    const filter = podNamespace ? [`labels."io.kubernetes.pod.namespace"==${podNamespace}`] : [];
+    const out = await this.run('ctr', [
+      '-a',
+      this.paths.containerdSocket,
+      '-n',
+      'k8s.io',
+      'containers',
+      'list',
+      '-q',
+      ...filter,
+    ]);
+    return out.split('\n').filter(Boolean);
+  }
+
   async up(binaries: RealNodeBinaries, pki: Pki, endpoints: RealNodeEndpoints): Promise<void> {
     assertPreconditions();
     const started = Date.now();

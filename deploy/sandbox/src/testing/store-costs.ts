@@ -34,7 +34,7 @@ export interface StoreTimings {
 export const componentOf = (pod: StorePod) => pod.metadata.labels['app.kubernetes.io/component'] ?? '';
 
 /** `Successfully pulled image "x" in 1.2s (…)` → ms; Go durations as the kubelet prints them. */
-export function pullMs(message: string): number {
+function pullMs(message: string): number {
   const duration = /pulled image "[^"]+" in ([0-9.hmsµ]+)/.exec(message)?.[1] ?? '';
   let ms = 0;
   for (const [, n = '0', unit] of duration.matchAll(/([0-9.]+)(h|ms|µs|m|s)/g)) {

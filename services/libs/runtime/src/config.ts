@@ -17,13 +17,7 @@ export function envInt(
   fallback: number,
   { min = 0, max = Number.MAX_SAFE_INTEGER } = {},
 ): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
-  }
-  return value;
+  return envNumeric(env, name, fallback, min, max, 'a whole number', Number.isInteger);
 }
 
 /** A number (fractions allowed, e.g. seconds like 0.5) in range; anything else names the variable. */
@@ -33,11 +27,23 @@ export function envNumber(
   fallback: number,
   { min = 0, max = Number.MAX_SAFE_INTEGER } = {},
 ): number {
+  return envNumeric(env, name, fallback, min, max, 'a number', Number.isFinite);
+}
+
+function envNumeric(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  kind: string,
+  isKind: (value: number) => boolean,
+): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a number from ${min} to ${max}, not "${raw}"`);
+  if (!isKind(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be ${kind} from ${min} to ${max}, not "${raw}"`);
   }
   return value;
 }

@@ -587,7 +587,11 @@ describe('platform chart', () => {
       valuesFiles.local,
       '--wait',
       '--timeout=90s',
-    ]);
+    ]).catch(async (error: Error) => {
+      // What --wait was still waiting for.
+      const state = await kubectl(['get', 'pods,pvc,events', '-n', ns, '-o', 'wide']).catch((e: Error) => e.message);
+      throw new Error(`${error.message}\n${state}`);
+    });
     installedReleases.push({ release, namespace: ns });
 
     expect(install).toContain('STATUS: deployed');

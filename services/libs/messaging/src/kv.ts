@@ -2,12 +2,16 @@ import { Logger } from '@nestjs/common';
 import { KV, KvOptions, NatsConnection, NatsError, StorageType } from 'nats';
 import { isPermissionViolation, streamOnceCreated } from './streams';
 
-/** JetStream's "wrong last sequence": the key was written since it was read (or exists, for a create). */
-const WRONG_LAST_SEQUENCE = 10071;
+/**
+ * JetStream's "wrong last sequence": the key was written since it was read (or exists, for a create). A clustered
+ * stream's leader also refuses a write outright, with the constant form, while another write to the same key is
+ * being proposed: the same lost race, told before the proposal rather than after.
+ */
+const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
 
 /** True when a KV compare-and-set lost to another writer: re-read and try again. */
 export function isRevisionConflict(error: unknown): boolean {
-  return error instanceof NatsError && error.api_error?.err_code === WRONG_LAST_SEQUENCE;
+  return error instanceof NatsError && WRONG_LAST_SEQUENCE.has(error.api_error?.err_code ?? 0);
 }
 
 export interface BucketOptions {

@@ -5,7 +5,14 @@ export { CLUSTER_DNS, INGRESS_CONTROLLER } from './node/addons';
 export { REAL_NODE_LABEL, REAL_NODE_TAINT } from './node/plan';
 export type { NatsClusterOptions, NatsServerPorts } from './nats-cluster';
 export { Platform, PLATFORM_NAMESPACE, SANDBOX_LEADER_ELECTION_ENV, SERVICE_NODE_FLAGS, SERVICES } from './platform';
-export type { OperatorName, PlatformInfo, PlatformNats, PlatformOptions, ServiceName } from './platform';
+export type {
+  OperatorName,
+  PlatformInfo,
+  PlatformNats,
+  PlatformOptions,
+  ServiceName,
+  UnexpectedExit,
+} from './platform';
 export type { SeededUser } from './tokens';
 export { Sandbox, conventionalPorts } from './sandbox';
 export type { ComponentStatus, Ports, SandboxOptions } from './sandbox';
@@ -14,5 +21,6 @@ export type { Toolchain } from './toolchain';
 export { eventually } from './testing/eventually';
 export { httpRequest, MedusaShopper } from './testing/medusa-shopper';
 export type { AdminView, HttpAnswer, PlacedOrder, StoreAddress } from './testing/medusa-shopper';
+export { TcpProxy } from './testing/tcp-proxy';
 export { testSandbox } from './testing/test-sandbox';
 export { versions } from './versions';

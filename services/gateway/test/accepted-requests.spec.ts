@@ -9,7 +9,7 @@ import { DEFAULT_IDEMPOTENCY_TTL_MS, DEFAULT_PENDING_TIMEOUT_MS } from '../src/i
 import { StoreRepository } from '../src/read-model/store.repository';
 import { StoresService } from '../src/stores/stores.service';
 import { bearer, uniqueStoreName } from './gateway-harness';
-import { gatewaysPerTest } from './stalling-proxy';
+import { gatewaysPerTest } from './gateways-per-test';
 import { createCommandsFor } from './stores-stream';
 
 jest.setTimeout(90_000);

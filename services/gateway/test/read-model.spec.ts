@@ -4,7 +4,7 @@ import { eventually } from '@urumi/sandbox';
 import request from 'supertest';
 import { ReadModel } from '../src/read-model/read-model.service';
 import { bearer, Harness, uniqueStoreName, User } from './gateway-harness';
-import { gatewaysPerTest } from './stalling-proxy';
+import { gatewaysPerTest } from './gateways-per-test';
 import { publishStatus, StoreRef } from './stores-stream';
 
 jest.setTimeout(90_000);
@@ -67,6 +67,61 @@ describe(ReadModel.name, () => {
       }
       await eventually(settled);
       expect(await shown(late, store.id)).toEqual({ step: 'ready', history: PROVISIONED_HISTORY });
+    });
+  });
+
+  describe('with two replicas, one of them late to hear of changes', () => {
+    /** A store created through `prompt` while `late` hears nothing from NATS, and a request to `late` sent at once. */
+    async function askLateRightAfterCreate(ask: (late: Harness, store: StoreRef) => request.Test) {
+      const { sut: late, proxy } = await fixture.behindProxy();
+      const prompt = await gateway();
+      proxy.hold();
+      const store = await createStore(prompt);
+      const answer = ask(late, store).then((res) => res);
+      // Whatever `late` answers before it hears from NATS is stale: only the release lets it know of the store.
+      const early = await Promise.race([answer, new Promise((resolve) => setTimeout(resolve, 500, 'waiting'))]);
+      proxy.release();
+      return { early, res: await answer, store };
+    }
+
+    it('finds a store created through the other replica a moment ago', async () => {
+      const { early, res, store } = await askLateRightAfterCreate((late, store) =>
+        request(late.app.getHttpServer()).get(`${STORES_PATH}/${store.id}`).set(bearer('alice')),
+      );
+
+      expect(early).toBe('waiting');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ id: store.id, step: 'queued' });
+    });
+
+    it('lists a store created through the other replica a moment ago', async () => {
+      const { res, store } = await askLateRightAfterCreate((late) =>
+        request(late.app.getHttpServer()).get(STORES_PATH).set(bearer('alice')),
+      );
+
+      expect(res.status).toBe(200);
+      expect(res.body.items.map((item: StoreRef) => item.id)).toContain(store.id);
+    });
+
+    it('deletes a store created through the other replica a moment ago', async () => {
+      const { res, store } = await askLateRightAfterCreate((late, store) =>
+        request(late.app.getHttpServer()).delete(`${STORES_PATH}/${store.id}`).set(bearer('alice')),
+      );
+
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ id: store.id, step: 'deleting' });
+    });
+
+    it('answers 503, not a stale view, when it cannot hear from NATS', async () => {
+      const { sut: late, proxy } = await fixture.behindProxy();
+      const prompt = await gateway();
+      proxy.hold();
+      const store = await createStore(prompt);
+
+      const res = await request(late.app.getHttpServer()).get(`${STORES_PATH}/${store.id}`).set(bearer('alice'));
+
+      expect(res.status).toBe(503);
+      expect(res.body.message).toMatch(/could not confirm its view of the stores is current/);
     });
   });
 

@@ -32,16 +32,15 @@ describe(createQuotaApp.name, () => {
   let app: INestApplication;
   let durablePrefix: string;
 
-  beforeAll(async () => {
-    isolation = await isolate();
-    durablePrefix = `quota-${isolation.id}`;
+  /** A quota replica: its own NATS connection, the shared durable consumers and ledger bucket. */
+  async function startReplica(): Promise<INestApplication> {
     const config = {
       ...quotaConfigFromEnv({}),
       nats: { servers: isolation.natsUrl },
       bucket: isolation.bucket,
       limits: someLimits({ maxActiveStores: 2 }),
     };
-    app = await createQuotaApp(config, {
+    const replica = await createQuotaApp(config, {
       logger,
       wiring: {
         stream: isolation.stream,
@@ -50,8 +49,15 @@ describe(createQuotaApp.name, () => {
         consumer: { maxDeliver: 3, backoffMs: [100] },
       },
     });
-    await app.init();
-    await app.startAllMicroservices();
+    await replica.init();
+    await replica.startAllMicroservices();
+    return replica;
+  }
+
+  beforeAll(async () => {
+    isolation = await isolate();
+    durablePrefix = `quota-${isolation.id}`;
+    app = await startReplica();
   });
 
   afterAll(async () => {
@@ -139,6 +145,28 @@ describe(createQuotaApp.name, () => {
     // The failed store still holds one of frank's two slots: one of the three later creates fits.
     expect(approved).toHaveLength(3);
     expect(rejected).toHaveLength(2);
+  });
+
+  it('is exact with two replicas deciding one owner’s creates at once: as many approved as the quota allows', async () => {
+    const second = await startReplica();
+    try {
+      const commands = Array.from({ length: 12 }, () => aCreateCommand({ owner: 'hana' }));
+      await Promise.all(commands.map((command) => publishCommand(isolation, command)));
+      await settled();
+
+      const approved = (await statusEvents(isolation, Step.APPROVED)).filter((event) => event.owner === 'hana');
+      const rejected = (await statusEvents(isolation, Step.REJECTED)).filter((event) => event.owner === 'hana');
+      expect(approved).toHaveLength(2);
+      expect(rejected).toHaveLength(10);
+      expect(new Set([...approved, ...rejected].map((event) => event.storeId)).size).toBe(12);
+      // Each command decided once, by whichever replica pulled it.
+      const decisions = logger
+        .messagesLike({ msg: 'Decided store creation' })
+        .filter((line) => commands.some((command) => command.storeId === line['storeId']));
+      expect(decisions).toHaveLength(12);
+    } finally {
+      await second.close();
+    }
   });
 
   it('dead-letters a command that can never be decided, and announces nothing for it', async () => {

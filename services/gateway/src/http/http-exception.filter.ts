@@ -7,6 +7,7 @@ import {
   StoreNameTakenError,
   StoreNotFoundError,
 } from '../stores/store.errors';
+import { ReadModelBehindError } from '../read-model/read-model.service';
 
 export interface ErrorBody {
   readonly statusCode: number;
@@ -38,7 +39,9 @@ export function describeError(error: unknown, requestId = 'unknown'): [number, s
   if (error instanceof StoreNotFoundError) return [HttpStatus.NOT_FOUND, error.message];
   if (error instanceof StoreNameTakenError) return [HttpStatus.CONFLICT, error.message];
   if (error instanceof StoreNameReservedError) return [HttpStatus.BAD_REQUEST, error.message];
-  if (error instanceof CommandNotAcceptedError) return [HttpStatus.SERVICE_UNAVAILABLE, error.message];
+  if (error instanceof CommandNotAcceptedError || error instanceof ReadModelBehindError) {
+    return [HttpStatus.SERVICE_UNAVAILABLE, error.message];
+  }
   if (error instanceof HttpException) return [error.getStatus(), messageOf(error)];
   return [HttpStatus.INTERNAL_SERVER_ERROR, `internal error (request id ${requestId})`];
 }

@@ -34,12 +34,32 @@ interface Known {
 
 const FIRST_RETRY_MS = 250;
 const LAST_RETRY_MS = 10_000;
+/** How long a read waits for this replica to catch up with the bucket before it is answered 503. */
+const SYNC_TIMEOUT_MS = 5_000;
+
+/** This replica could not confirm that it shows every write made so far (NATS did not answer, or the watch lags). */
+export class ReadModelBehindError extends Error {
+  override readonly name = 'ReadModelBehindError';
+  constructor(cause?: unknown) {
+    super('this gateway could not confirm its view of the stores is current (event bus not answering); retry shortly', {
+      cause,
+    });
+  }
+}
+
+interface Waiter {
+  readonly revision: number;
+  readonly resolve: () => void;
+}
 
 /**
  * Every store, held in memory and kept current by watching the read-model bucket: list and get never
  * touch NATS or Kubernetes, and each change is fanned out to the live-status listeners. When the watch
  * ends (the server stopped it, the bucket went away), it is started again with backoff, and the read
  * model is not ready until the new watch has caught up.
+ *
+ * Replicas read their own writes and each other's: `sync` waits until this replica shows every write the bucket
+ * held when it was called, so a store created through one replica is found by the next request to another.
  */
 @Injectable()
 export class ReadModel implements OnModuleInit, OnModuleDestroy {
@@ -52,6 +72,13 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
   private newestFirst?: Store[];
   private watch?: StoreWatch;
   private readonly stopping = new AbortController();
+  /** The newest bucket revision the watch has delivered. */
+  private delivered = 0;
+  /** Reads waiting for the watch to deliver a revision. */
+  private waiters: Waiter[] = [];
+  /** The request for the bucket's newest revision in flight, and the one the reads after it share. */
+  private asking?: Promise<number>;
+  private askingNext?: Promise<number>;
 
   constructor(private readonly repository: StoreRepository) {}
 
@@ -68,6 +95,35 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
   /** Ready once the watch has caught up with the bucket, and for as long as it runs. */
   isReady(): boolean {
     return this.replay === undefined;
+  }
+
+  /**
+   * Resolves once this replica shows every write the bucket held when it was called (its own, and any other
+   * replica's): call it before a read that must not be stale. Reads that arrive together share one request for
+   * the bucket's newest revision. Throws ReadModelBehindError when that cannot be confirmed within seconds.
+   */
+  async sync(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: Waiter | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ReadModelBehindError()), SYNC_TIMEOUT_MS);
+    });
+    const caughtUp = async () => {
+      const revision = await this.newestRevision();
+      if (this.isReady() && this.delivered >= revision) return;
+      await new Promise<void>((resolve) => {
+        waiter = { revision, resolve };
+        this.waiters.push(waiter);
+      });
+    };
+    try {
+      await Promise.race([caughtUp(), late]);
+    } catch (error) {
+      throw error instanceof ReadModelBehindError ? error : new ReadModelBehindError(error);
+    } finally {
+      clearTimeout(timer);
+      if (waiter) this.waiters = this.waiters.filter((w) => w !== waiter);
+    }
   }
 
   /**
@@ -115,9 +171,48 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
   }
 
   private readonly fromWatch = (change: StoreChange): void => {
+    this.delivered = Math.max(this.delivered, change.revision);
     if (this.replay) record(this.replay, change);
-    else this.show(change);
+    else {
+      this.show(change);
+      this.wake();
+    }
   };
+
+  /**
+   * The bucket's newest revision, asked after the caller arrived: a request already in flight may have been
+   * answered by the server before then, so later callers share the next one.
+   */
+  private newestRevision(): Promise<number> {
+    if (!this.asking) return (this.asking = this.ask());
+    this.askingNext ??= this.asking
+      .catch(() => undefined)
+      .then(() => {
+        this.askingNext = undefined;
+        return (this.asking = this.ask());
+      });
+    return this.askingNext;
+  }
+
+  private ask(): Promise<number> {
+    const asked = this.repository.lastRevision();
+    const done = () => {
+      if (this.asking === asked) this.asking = undefined;
+    };
+    asked.then(done, done);
+    return asked;
+  }
+
+  /** Lets go the reads whose revision the watch has delivered, once what it delivered is shown. */
+  private wake(): void {
+    if (!this.isReady() || this.waiters.length === 0) return;
+    const waiting: Waiter[] = [];
+    for (const waiter of this.waiters) {
+      if (waiter.revision <= this.delivered) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.waiters = waiting;
+  }
 
   private show(change: StoreChange): void {
     const known = this.stores.get(change.id);
@@ -137,6 +232,7 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
       const caughtUp = await Promise.race([watch.caughtUp.then(() => true), watch.ended.then(() => false)]);
       if (caughtUp) {
         this.finishReplay();
+        this.wake();
         retryMs = FIRST_RETRY_MS;
       }
       const reason = await watch.ended;

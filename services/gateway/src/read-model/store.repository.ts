@@ -85,6 +85,12 @@ export class StoreRepository {
     return entry?.operation === 'PUT' ? decodeStore(entry) : undefined;
   }
 
+  /** The bucket's newest revision: a watch that has delivered it has seen every write made so far. */
+  async lastRevision(): Promise<number> {
+    const status = await (await this.storesKv()).status();
+    return status.streamInfo.state.last_seq;
+  }
+
   /**
    * Applies an event with compare-and-set, re-reading on a concurrent write; a removed store stays
    * removed. A put comes back with the bucket revision it was written at.

@@ -49,7 +49,8 @@ export class StoresController {
   @ApiOperation({ summary: 'Your stores (every store, for admins), newest first' })
   @ApiOkResponse({ type: StoreList })
   @ApiErrors(400, 401, 429, 503)
-  list(@Query() query: ListStoresQuery, @CurrentPrincipal() principal: Principal): StoreList {
+  async list(@Query() query: ListStoresQuery, @CurrentPrincipal() principal: Principal): Promise<StoreList> {
+    await this.readModel.sync();
     const step = query.status === undefined ? undefined : stepFromSlug(query.status);
     const page = this.readModel.list(principal, { step, limit: query.limit ?? 100, after: query.after });
     const items = page.items.map(this.views.of);
@@ -59,8 +60,8 @@ export class StoresController {
   @Get(':id')
   @ApiOkResponse({ type: StoreView })
   @ApiErrors(401, 404, 429, 503)
-  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): StoreView {
-    return this.views.of(this.stores.find(principal, id));
+  async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<StoreView> {
+    return this.views.of(await this.stores.find(principal, id));
   }
 
   @Delete(':id')

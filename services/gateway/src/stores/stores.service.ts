@@ -89,7 +89,7 @@ export class StoresService {
 
   async delete(viewer: Viewer, id: string, origin: RequestOrigin): Promise<Store> {
     // Re-issued each time (deleting is idempotent), under a msgId of its own: a store stuck Deleting is re-driven.
-    const store = this.find(viewer, id);
+    const store = await this.find(viewer, id);
     const command = create(DeleteStoreCommandSchema, {
       storeId: id,
       name: store.name,
@@ -114,7 +114,9 @@ export class StoresService {
     return (await this.applyLocally(id, { kind: 'delete', sequence, command })) ?? store;
   }
 
-  find(viewer: Viewer, id: string): Store {
+  /** The store as of now: one created or changed through another gateway replica a moment ago included. */
+  async find(viewer: Viewer, id: string): Promise<Store> {
+    await this.readModel.sync();
     const store = this.readModel.get(viewer, id);
     if (!store) throw new StoreNotFoundError(id);
     return store;

@@ -212,6 +212,21 @@ describe(ThrottlingModule.name, () => {
     expect(statuses).toEqual([200, 200, 200, 429]);
   });
 
+  it('is exact across replicas under concurrent hits: the limit passes, no more and no fewer', async () => {
+    const limits = { userPerMinute: 10, ipPerMinute: 1000 };
+    const replicas = [await replica(limits), await replica(limits)];
+
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const call = replicas[i % 2]!;
+        return (await call('get', '/things', { user: 'alice', ip: '10.0.0.1' })).status;
+      }),
+    );
+
+    expect(statuses.filter((status) => status === 200)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(30);
+  });
+
   it('fails open when its counters cannot be reached: the API answers, unlimited', async () => {
     const call = await replica();
     for (let i = 0; i < 3; i++) await call('get', '/things', { user: 'alice', ip: '10.0.0.1' });

@@ -1,18 +1,16 @@
-import { testSandbox } from '@urumi/sandbox';
-import { connect, NatsConnection } from 'nats';
 import { createServer, Server, Socket } from 'node:net';
-import { Harness, startGateway } from './gateway-harness';
 
 /**
- * A TCP proxy on loopback in front of nats-server that can hold back what the server sends to its
- * clients: the server goes on storing what it is sent, but its answers (acks, deliveries) arrive late.
+ * A TCP proxy on loopback between clients and one server (nats-server, in the tests), that can play a bad network:
+ * `hold` keeps back what the server sends (it goes on storing what it is sent, but its answers arrive late), and `cut`
+ * drops every connection and refuses new ones (a partition) until `restore`.
  */
-export class StallingProxy {
+export class TcpProxy {
   private holding = false;
+  private cutOff = false;
   private readonly heldChunks: { socket: Socket; chunk: Buffer }[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly watchers: { pattern: RegExp; react: () => void }[] = [];
-
   private readonly server: Server;
   private port = 0;
 
@@ -20,8 +18,9 @@ export class StallingProxy {
     this.server = createServer((client) => this.bridge(client, target));
   }
 
-  static async start(natsUrl: string): Promise<StallingProxy> {
-    const proxy = new StallingProxy(new URL(natsUrl));
+  /** A proxy to `targetUrl` (e.g. nats://127.0.0.1:4222), on a free loopback port. */
+  static async start(targetUrl: string): Promise<TcpProxy> {
+    const proxy = new TcpProxy(new URL(targetUrl));
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     const address = proxy.server.address();
     if (!address || typeof address === 'string') throw new Error('the proxy has no port');
@@ -29,7 +28,7 @@ export class StallingProxy {
     return proxy;
   }
 
-  /** Where clients connect instead of nats-server. */
+  /** Where clients connect instead of the server. */
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
@@ -50,6 +49,18 @@ export class StallingProxy {
     return Buffer.concat(this.heldChunks.map(({ chunk }) => chunk)).toString('latin1');
   }
 
+  /** Drops every connection, and each new one at once, until `restore`: what was held is lost with them. */
+  cut(): void {
+    this.cutOff = true;
+    this.heldChunks.splice(0);
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** Lets connections through again after a `cut`. */
+  restore(): void {
+    this.cutOff = false;
+  }
+
   /** Calls `react` each time a client sends bytes matching `pattern` (just after they are forwarded). */
   whenClientSends(pattern: RegExp, react: () => void): void {
     this.watchers.push({ pattern, react });
@@ -62,6 +73,10 @@ export class StallingProxy {
   }
 
   private bridge(client: Socket, target: URL): void {
+    if (this.cutOff) {
+      client.destroy();
+      return;
+    }
     const upstream = new Socket();
     upstream.connect(Number(target.port), target.hostname);
     for (const socket of [client, upstream]) {
@@ -83,45 +98,4 @@ export class StallingProxy {
       else client.write(chunk);
     });
   }
-}
-
-/**
- * For a describe block: gateways on the test sandbox's NATS, some behind a StallingProxy, each closed (its
- * proxy released first) after every test; and one plain NATS connection for the test's own reads and writes.
- */
-export function gatewaysPerTest(): {
-  readonly nats: () => NatsConnection;
-  gateway(env?: Record<string, string>): Promise<Harness>;
-  behindProxy(env?: Record<string, string>): Promise<{ sut: Harness; proxy: StallingProxy }>;
-} {
-  let nc: NatsConnection | undefined;
-  const gateways: Harness[] = [];
-  const proxies: StallingProxy[] = [];
-
-  beforeAll(async () => {
-    nc = await connect({ servers: await testSandbox().natsUrl() });
-  });
-  afterEach(async () => {
-    for (const proxy of proxies) proxy.release();
-    await Promise.all(gateways.splice(0).map((gateway) => gateway.close()));
-    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-  });
-  afterAll(async () => {
-    await nc?.close();
-  });
-
-  const gateway = async (env: Record<string, string> = {}) => {
-    const started = await startGateway(env);
-    gateways.push(started);
-    return started;
-  };
-  return {
-    nats: () => nc!,
-    gateway,
-    async behindProxy(env = {}) {
-      const proxy = await StallingProxy.start(await testSandbox().natsUrl());
-      proxies.push(proxy);
-      return { sut: await gateway({ ...env, NATS_URL: proxy.url }), proxy };
-    },
-  };
 }

@@ -106,6 +106,12 @@ export class NatsCluster {
     await this.daemons.stop(`nats-${index}`);
   }
 
+  /** Server `index`'s process id, while it runs. */
+  pidOf(index: number): number | undefined {
+    this.server(index);
+    return this.daemons.pidOf(`nats-${index}`);
+  }
+
   /** What server `index` logged (refused permissions show here). */
   async log(index: number): Promise<string> {
     this.server(index);

@@ -6,6 +6,7 @@ import { compileServices, serviceEntry } from './compile';
 import { log } from './log';
 import { NatsCluster } from './nats-cluster';
 import { FileLock } from './file-lock';
+import { TcpProxy } from './testing/tcp-proxy';
 import { INGRESS_CONTROLLER } from './node/addons';
 import { LOCAL_PATH_STORAGE } from './node/local-path-storage';
 import { REAL_NODE_LABEL, REAL_NODE_TAINT } from './node/plan';
@@ -47,14 +48,34 @@ export interface PlatformOptions {
    */
   readonly realStores?: boolean;
   /**
-   * Processes of the provisioner and of cleanup (default 1 each): every one stands for its service's Lease, with its own
-   * POD_NAME (`provisioner-0`, `provisioner-1`, …) and port. Replica 0's output is prefixed [provisioner], replica n's
-   * [provisioner-n].
+   * Processes of each service (default 1 each), every one with its own POD_NAME (`gateway-0`, `gateway-1`, …) and
+   * ports; the provisioner's and cleanup's stand for their service's Lease. Replica 0's output is prefixed [gateway],
+   * replica n's [gateway-n].
    */
-  readonly replicas?: Partial<Record<OperatorName, number>>;
+  readonly replicas?: Partial<Record<ServiceName, number>>;
+  /**
+   * NATS servers: 1 (the chart's values-local.yaml nats.conf, the default) or 3 (values-prod.yaml's: a cluster, with
+   * every stream and bucket at 3 replicas). Ignored with `joins`.
+   */
+  readonly natsServers?: 1 | 3;
+  /**
+   * Each service process reaches NATS only through TCP proxies of its own, one per server (`natsLinks` returns them), so
+   * a run can stall or cut one process off from NATS; the servers do not advertise their own addresses to clients.
+   */
+  readonly natsLinks?: boolean;
 }
 
-/** The services that elect a leader, and may run more than one process here. */
+/** How a service process ended by itself (not by stop, kill or terminate). */
+export interface UnexpectedExit {
+  readonly instance: string;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly at: Date;
+  /** Its last lines of output. */
+  readonly output: readonly string[];
+}
+
+/** The services that elect a leader on a Lease. */
 export type OperatorName = 'provisioner' | 'cleanup';
 
 /**
@@ -121,6 +142,9 @@ export class Platform {
   private natsCluster?: NatsCluster;
   private natsInfo?: PlatformNats;
   private operatorLock?: FileLock;
+  /** By instance: its proxies to the NATS servers (PlatformOptions.natsLinks). */
+  private readonly links = new Map<string, TcpProxy[]>();
+  private readonly exits: UnexpectedExit[] = [];
 
   constructor(
     private readonly sandbox: Sandbox,
@@ -147,6 +171,7 @@ export class Platform {
       NATS_URL: nats.url,
       NATS_USER: user,
       NATS_PASSWORD: passwordOf(nats, user),
+      NATS_REPLICAS: String(nats.url.split(',').length),
     });
     const common = this.options.env ?? {};
     const operator = {
@@ -207,8 +232,7 @@ export class Platform {
       this.specs.set(name, { ...spec, env: { ...spec.env, ...this.options.serviceEnv?.[name] } });
     }
     for (const name of this.specs.keys()) {
-      const replicas = isOperator(name) ? (this.options.replicas?.[name] ?? 1) : 1;
-      for (let replica = 0; replica < replicas; replica++) await this.launch(name, replica);
+      for (let replica = 0; replica < (this.options.replicas?.[name] ?? 1); replica++) await this.launch(name, replica);
     }
     return { gatewayUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, users, nats };
   }
@@ -225,11 +249,46 @@ export class Platform {
     return this.natsCluster ? this.natsCluster.log(0) : (this.options.joins?.natsLog() ?? '');
   }
 
-  /** Stops the platform's NATS server and starts it again on the same port, with its JetStream files. */
-  async restartNats(): Promise<void> {
-    if (!this.natsCluster) throw new Error('the platform runs no NATS of its own: restart the one it joins');
-    await this.natsCluster.stopServer(0);
-    await this.natsCluster.startServer(0);
+  /** Stops one of the platform's NATS servers and starts it again on the same port, with its JetStream files. */
+  async restartNats(index = 0): Promise<void> {
+    const cluster = this.ownNats();
+    await cluster.stopServer(index);
+    await cluster.startServer(index);
+  }
+
+  /** Stops every NATS server, then starts them all again (together: a cluster's JetStream needs a quorum to answer). */
+  async restartAllNats(): Promise<void> {
+    const cluster = this.ownNats();
+    const servers = cluster.urls.map((_, index) => index);
+    await Promise.all(servers.map((index) => cluster.stopServer(index)));
+    await Promise.all(servers.map((index) => cluster.startServer(index)));
+  }
+
+  /** How many NATS servers the platform runs. */
+  get natsServers(): number {
+    return this.ownNats().urls.length;
+  }
+
+  /** The process id of a NATS server (to stall it with SIGSTOP). */
+  natsPid(index = 0): number | undefined {
+    return this.ownNats().pidOf(index);
+  }
+
+  private ownNats(): NatsCluster {
+    if (!this.natsCluster) throw new Error('the platform runs no NATS of its own: use the one it joins');
+    return this.natsCluster;
+  }
+
+  /** An instance's proxies to the NATS servers, one per server (PlatformOptions.natsLinks). */
+  natsLinks(name: ServiceName, replica = 0): readonly TcpProxy[] {
+    const links = this.links.get(instanceName(name, replica));
+    if (!links) throw new Error(`${instanceName(name, replica)} has no NATS links: start the platform with natsLinks`);
+    return links;
+  }
+
+  /** Every time a service process ended by itself: a crash, not a stop, kill or terminate of this platform's. */
+  unexpectedExits(): readonly UnexpectedExit[] {
+    return [...this.exits];
   }
 
   private async startNats(operates: boolean): Promise<PlatformNats> {
@@ -242,9 +301,12 @@ export class Platform {
         log.step,
       );
     }
-    const rendered = await renderChartNats(this.sandbox);
-    this.natsCluster = await startChartNats(rendered, 1, this.options.natsDir);
-    const [url = ''] = this.natsCluster.urls;
+    const servers = this.options.natsServers ?? 1;
+    const rendered = await renderChartNats(this.sandbox, servers > 1 ? 'values-prod.yaml' : 'values-local.yaml');
+    // Through their links, clients must know only the proxies: a server's own address would bypass them.
+    const config = this.options.natsLinks ? withoutAdvertising(rendered.config) : rendered.config;
+    this.natsCluster = await startChartNats({ ...rendered, config }, servers, this.options.natsDir);
+    const url = this.natsCluster.urls.join(',');
     this.natsInfo = { url, user: 'admin', password: passwordOf(rendered, 'admin'), passwords: rendered.passwords };
     return this.natsInfo;
   }
@@ -276,9 +338,8 @@ export class Platform {
   async launch(name: ServiceName, replica = 0): Promise<void> {
     const base = this.specs.get(name);
     if (!base) throw new Error(`${name} is not part of this platform; start() it first`);
-    if (replica > 0 && !isOperator(name)) throw new Error(`only the provisioner and cleanup run replicas here`);
     const instance = instanceName(name, replica);
-    const spec = await this.replicaSpec(name, base, replica);
+    const spec = await this.withLinks(instance, await this.replicaSpec(name, base, replica));
     this.instances.set(instance, spec);
     const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, serviceEntry(spec.service)], {
       cwd: repoRoot,
@@ -296,6 +357,12 @@ export class Platform {
         write(`[${instance}] ${line}`);
       });
     }
+    child.once('exit', (code, signal) => {
+      // stop, kill and terminate forget the child before they signal it.
+      if (this.children.get(instance) !== child) return;
+      this.children.delete(instance);
+      this.exits.push({ instance, code, signal, at: new Date(), output: [...recent] });
+    });
     const started = Date.now();
     await waitUntil(
       `${instance} did not become ready`,
@@ -309,17 +376,29 @@ export class Platform {
     log.step(`${instance} ready (${Math.round((Date.now() - started) / 100) / 10}s)`);
   }
 
-  /** An operator replica's settings: its POD_NAME, and (past replica 0) a port of its own. */
+  /** A replica's settings: its POD_NAME, and (past replica 0) ports of its own. */
   private async replicaSpec(name: ServiceName, spec: ServiceSpec, replica: number): Promise<ServiceSpec> {
     const podName = { POD_NAME: `${name}-${replica}` };
-    if (!isOperator(name)) return spec;
     if (replica === 0) return { ...spec, env: { ...spec.env, ...podName } };
     const port = await freePort();
+    const metrics: Record<string, string> =
+      name === 'gateway' ? { GATEWAY_METRICS_PORT: String(await freePort()) } : {};
     return {
       service: spec.service,
-      env: { ...spec.env, ...podName, [`${name.toUpperCase()}_PORT`]: String(port) },
+      env: { ...spec.env, ...podName, ...metrics, [`${name.toUpperCase()}_PORT`]: String(port) },
       readyUrl: `http://127.0.0.1:${port}/readyz`,
     };
+  }
+
+  /** With natsLinks, the instance reaches the NATS servers through proxies of its own (kept across relaunches). */
+  private async withLinks(instance: string, spec: ServiceSpec): Promise<ServiceSpec> {
+    if (!this.options.natsLinks) return spec;
+    let links = this.links.get(instance);
+    if (!links) {
+      links = await Promise.all(this.ownNats().urls.map((url) => TcpProxy.start(url)));
+      this.links.set(instance, links);
+    }
+    return { ...spec, env: { ...spec.env, NATS_URL: links.map((link) => link.url).join(',') } };
   }
 
   /** Where a service's replica answers HTTP (/healthz, /readyz, /metrics; the gateway's API), once launched. */
@@ -340,6 +419,8 @@ export class Platform {
     // A process a test left stopped must run again to hear the SIGTERM.
     for (const child of running) child.kill('SIGCONT');
     await Promise.all(running.map((child) => stopChild(child, 'SIGTERM')));
+    await Promise.all([...this.links.values()].flat().map((link) => link.close()));
+    this.links.clear();
     await this.natsCluster?.down();
     this.natsCluster = undefined;
     this.natsInfo = undefined;
@@ -348,7 +429,11 @@ export class Platform {
   }
 }
 
-const isOperator = (name: ServiceName): name is OperatorName => name === 'provisioner' || name === 'cleanup';
+/** nats.conf whose cluster does not tell clients the servers' own addresses (they reach them only as configured). */
+function withoutAdvertising(config: string): string {
+  if (!/^cluster \{$/m.test(config)) return config;
+  return config.replace(/^cluster \{$/m, 'cluster {\n  no_advertise: true');
+}
 
 const instanceName = (name: ServiceName, replica: number) => (replica === 0 ? name : `${name}-${replica}`);
 

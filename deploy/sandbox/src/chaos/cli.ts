@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { publishResults } from '../bench/stats';
+import { repoRoot } from '../paths';
+import { Sandbox } from '../sandbox';
+import { runChaos } from './run';
+
+const USAGE = `usage: npm run chaos -- --lifecycles N --seed S [--calm C]
+
+  --lifecycles N   store lifecycles (create, then delete or keep) while faults strike (default 300)
+  --seed S         draws every choice of the run: tenants' lifecycles, faults, their targets and timing (default: random)
+  --calm C         lifecycles run first with no faults, for time-to-Ready without chaos (default: N/10, at most 30)
+
+Starts a sandbox of its own (.sandbox/chaos, KWOK nodes only), the platform with two replicas of every service and
+three NATS servers, runs the lifecycles under faults, waits for quiescence, checks the invariants, prints the report
+as JSON (also written to .sandbox/benchmarks/chaos-<seed>.json) and exits 1 if any invariant is broken. The event
+log and the services' output stay in .sandbox/chaos/seed-<seed>/.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      lifecycles: { type: 'string', default: '300' },
+      seed: { type: 'string' },
+      calm: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const lifecycles = Number(values.lifecycles);
+  const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
+  const calm = values.calm === undefined ? Math.min(30, Math.floor(lifecycles / 10)) : Number(values.calm);
+  for (const [name, value] of Object.entries({ lifecycles, seed, calm })) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      console.error(`--${name} must be a whole number, not ${JSON.stringify(value)}\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', 'chaos-sandbox'), realNode: false });
+  await sandbox.down({ purge: true });
+  try {
+    await sandbox.up();
+    const report = await runChaos(sandbox, {
+      lifecycles,
+      seed,
+      calmLifecycles: calm,
+      dir: join(repoRoot, '.sandbox', 'chaos', `seed-${seed}`),
+    });
+    await publishResults(`chaos-${seed}`, report);
+    if (!report.passed) {
+      console.error(
+        `\nchaos run with seed ${seed} broke ${report.violations.length} invariant(s); the event log: ${report.files.events}`,
+      );
+      return 1;
+    }
+    return 0;
+  } finally {
+    await sandbox.down({ purge: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

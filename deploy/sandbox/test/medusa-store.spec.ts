@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
+import WebSocket from 'ws';
 import { formatDuration } from '../src/log';
 import { ensureBaseImages } from '../src/images/ensure-images';
 import { ensureMedusaStoreImages, MedusaStoreImagesBuilt } from '../src/images/medusa-images';
@@ -23,13 +24,22 @@ const STORE = 'real-medusa';
 /** The store's pods by component (app.kubernetes.io/component), as charts/store-medusa makes them. */
 const COMPONENTS = ['database', 'redis', 'server', 'setup', 'worker'];
 
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
 interface StoreView {
   id: string;
   step: string;
   url: string;
   namespace: string;
   message?: string;
+  conditions: Condition[];
 }
+type LiveMessage =
+  { type: 'snapshot'; stores: StoreView[] } | { type: 'store'; store: StoreView } | { type: 'deleted' };
 interface Event {
   reason: string;
   message: string;
@@ -243,6 +253,68 @@ describe('a Medusa store on the real node', () => {
       5 * 60_000,
       500,
     );
+  });
+
+  it('turns Degraded, naming the Deployment and its missing replica, when its server pod goes, and Ready again with the new pod', async () => {
+    const degradedOf = (store: StoreView) => store.conditions.find((c) => c.type === 'Degraded');
+    // What a console sees: every Degraded status the WebSocket pushes for the store, from its snapshot on.
+    const pushed: string[] = [];
+    const live = new WebSocket(`${gatewayUrl.replace(/^http/, 'ws')}/api/v1/live`, ['urumi.v1'], {
+      headers: { Authorization: `Bearer ${tenant.token}` },
+    });
+    live.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString('utf8')) as LiveMessage;
+      const stores = message.type === 'snapshot' ? message.stores : message.type === 'store' ? [message.store] : [];
+      for (const store of stores.filter((s) => s.id === storeId)) {
+        const status = `${store.step}, Degraded ${degradedOf(store)?.status}`;
+        if (pushed.at(-1) !== status) pushed.push(status);
+      }
+    });
+    try {
+      await eventually(() => expect(pushed).toEqual(['ready, Degraded False']), 10_000, 100);
+      const [server] = (await storePods()).filter((p) => componentOf(p) === 'server');
+      const deleted = Date.now();
+      await kubectl('delete', 'pod', server!.metadata.name, '-n', view.namespace, '--wait=false');
+
+      const degraded = await eventually(
+        async () => {
+          const { body } = await api('GET', `/api/v1/stores/${storeId}`);
+          expect([body.step, degradedOf(body)?.status]).toEqual(['ready', 'True']);
+          return degradedOf(body)!;
+        },
+        60_000,
+        250,
+      );
+      expect(degraded).toMatchObject({
+        reason: 'WorkloadUnavailable',
+        message: expect.stringContaining('Deployment store-server: 1 of 1 replicas unavailable'),
+      });
+
+      await eventually(
+        async () => {
+          const { body } = await api('GET', `/api/v1/stores/${storeId}`);
+          expect([body.step, degradedOf(body)?.status]).toEqual(['ready', 'False']);
+        },
+        3 * 60_000,
+        500,
+      ).catch(async (error: Error) => {
+        const pods = await kubectl('get', 'pods,events', '-n', view.namespace).catch((e: Error) => e.message);
+        throw new Error(`${error.message}\n${pods}\n${platformLogs.slice(-30).join('\n')}`);
+      });
+      say(`server pod deleted → Ready again: ${formatDuration(Date.now() - deleted)}`);
+      const ready = (p: Pod) => p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      const replacements = (await storePods()).filter(
+        (p) => componentOf(p) === 'server' && p.metadata.name !== server!.metadata.name,
+      );
+      expect(replacements.map(ready)).toEqual([true]);
+      await eventually(
+        () => expect(pushed).toEqual(['ready, Degraded False', 'ready, Degraded True', 'ready, Degraded False']),
+        10_000,
+        100,
+      );
+    } finally {
+      live.close();
+    }
   });
 
   it('DELETE leaves no namespace, release, volume, folder or container of the store on the node', async () => {

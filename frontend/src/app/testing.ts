@@ -37,6 +37,33 @@ export function aStore(overrides: Partial<StoreView> = {}): StoreView {
   };
 }
 
+/**
+ * A Ready store whose workload became unavailable (with `message`), or is back since `recoveredAt`, as the gateway
+ * sends it: its Ready step, with the conditions the provisioner reported.
+ */
+export function aDegradedStore(message: string, { recoveredAt }: { recoveredAt?: string } = {}): StoreView {
+  const at = recoveredAt ?? '2026-01-01T10:05:00.000Z';
+  const url = 'http://fashion-boutique.127.0.0.1.nip.io';
+  return aStore({
+    step: 'ready',
+    status: 'Ready',
+    updatedAt: at,
+    history: [
+      { step: 'queued', label: 'Queued', at: '2026-01-01T10:00:00.000Z' },
+      { step: 'ready', label: 'Ready', at: '2026-01-01T10:01:00.000Z' },
+    ],
+    conditions: recoveredAt
+      ? [
+          { type: 'Ready', status: 'True', reason: 'StoreReady', message: `serving at ${url}`, lastTransitionTime: at },
+          { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '', lastTransitionTime: at },
+        ]
+      : [
+          { type: 'Ready', status: 'False', reason: 'WorkloadUnavailable', message, lastTransitionTime: at },
+          { type: 'Degraded', status: 'True', reason: 'WorkloadUnavailable', message, lastTransitionTime: at },
+        ],
+  });
+}
+
 /** GET /api/v1/engines as the sandbox answers it: WooCommerce is only simulated there. */
 export function anEngineList(): EngineView[] {
   return [

@@ -8,8 +8,24 @@ export interface Workloads {
 
 export type Readiness =
   | { readonly state: 'ready' }
-  | { readonly state: 'pending'; readonly waitingFor: readonly string[] }
+  | {
+      readonly state: 'pending';
+      /** What provisioning waits for: `Deployment web (0/1 available)`. */
+      readonly waitingFor: readonly string[];
+      /** What a Ready store lacks, for its Degraded condition: `Deployment web: 1 of 1 replicas unavailable`. */
+      readonly unavailable: readonly string[];
+    }
   | { readonly state: 'failed'; readonly reason: string; readonly message: string };
+
+/** A Deployment's or StatefulSet's replicas: how many it wants, how many are up, and how that reads. */
+interface Replicas {
+  readonly workload: string;
+  readonly want: number;
+  readonly up: number;
+  /** Its controller has seen its latest spec. */
+  readonly current: boolean;
+  readonly words: readonly [up: string, down: string];
+}
 
 /** Whether the engine's workloads are up: every Deployment available, StatefulSet ready, Job complete. */
 export function readinessOf({ deployments, statefulSets, jobs }: Workloads): Readiness {
@@ -24,24 +40,45 @@ export function readinessOf({ deployments, statefulSets, jobs }: Workloads): Rea
     }
   }
   const waitingFor: string[] = [];
-  for (const d of deployments) {
-    const want = d.spec?.replicas ?? 1;
-    const current = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-    const available = d.status?.availableReplicas ?? 0;
-    if (!current || available < want)
-      waitingFor.push(`Deployment ${d.metadata?.name} (${available}/${want} available)`);
-  }
-  for (const s of statefulSets) {
-    const want = s.spec?.replicas ?? 1;
-    const current = (s.status?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 0);
-    const ready = s.status?.readyReplicas ?? 0;
-    if (!current || ready < want) waitingFor.push(`StatefulSet ${s.metadata?.name} (${ready}/${want} ready)`);
+  const unavailable: string[] = [];
+  const replicated: Replicas[] = [
+    ...deployments.map((d) => ({
+      workload: `Deployment ${d.metadata?.name}`,
+      want: d.spec?.replicas ?? 1,
+      up: d.status?.availableReplicas ?? 0,
+      current: rolledOut(d),
+      words: ['available', 'unavailable'] as const,
+    })),
+    ...statefulSets.map((s) => ({
+      workload: `StatefulSet ${s.metadata?.name}`,
+      want: s.spec?.replicas ?? 1,
+      up: s.status?.readyReplicas ?? 0,
+      current: rolledOut(s),
+      words: ['ready', 'not ready'] as const,
+    })),
+  ];
+  for (const { workload, want, up, current, words } of replicated) {
+    if (current && up >= want) continue;
+    waitingFor.push(`${workload} (${up}/${want} ${words[0]})`);
+    unavailable.push(
+      up < want
+        ? `${workload}: ${want - up} of ${want} replicas ${words[1]}`
+        : `${workload}: its latest spec is not rolled out yet`,
+    );
   }
   for (const job of jobs) {
     if (!job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
       waitingFor.push(`Job ${job.metadata?.name} (not complete)`);
+      unavailable.push(`Job ${job.metadata?.name}: not complete`);
     }
   }
-  if (deployments.length + statefulSets.length === 0) waitingFor.push('the engine chart created no workloads yet');
-  return waitingFor.length ? { state: 'pending', waitingFor } : { state: 'ready' };
+  if (deployments.length + statefulSets.length === 0) {
+    waitingFor.push('the engine chart created no workloads yet');
+    unavailable.push('the engine chart created no workloads');
+  }
+  return waitingFor.length ? { state: 'pending', waitingFor, unavailable } : { state: 'ready' };
+}
+
+function rolledOut(workload: V1Deployment | V1StatefulSet): boolean {
+  return (workload.status?.observedGeneration ?? 0) >= (workload.metadata?.generation ?? 0);
 }

@@ -33,6 +33,7 @@ import { ensureCredentials } from './credentials';
 import { guardrailManifests, ingressManifest, namespaceManifest } from './desired-state';
 import { chartValues } from './engine-values';
 import { EngineChart } from './engines';
+import { healthChange, isDegraded, problemOf, withHealth } from './health';
 import { readinessOf, Workloads } from './readiness';
 import { ENGINE_CHARTS } from './tokens';
 
@@ -305,15 +306,11 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
         await this.installWorkload(namespace, chart, values);
         this.logger.warn({ msg: 'Reinstalled missing workloads', store: name, namespace, missing });
       }
-      const readiness = readinessOf(workloads);
-      const problem = missing.length
-        ? { reason: 'WorkloadMissing', message: `${missing.join(', ')} deleted; reinstalled the engine chart` }
-        : readiness.state === 'pending'
-          ? { reason: 'WorkloadUnavailable', message: `waiting for ${readiness.waitingFor.join(', ')}` }
-          : readiness.state === 'failed'
-            ? { reason: readiness.reason, message: readiness.message }
-            : undefined;
-      store = this.health(store, problem);
+      const problem = problemOf(missing, readinessOf(workloads));
+      const checked = withHealth(store, problem, storeUrl(store, this.config.urlScheme), new Date());
+      const change = healthChange(store, checked);
+      if (change) await this.announceHealth(checked, change);
+      store = checked;
       await this.writeStatus(written, store);
       return problem ? { requeueAfterMs: POLL_MS } : undefined;
     }
@@ -477,24 +474,27 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     return workloads;
   }
 
-  /** A Ready store's health in its conditions: Degraded with the reason while a problem lasts, Ready again after. */
-  private health(store: Store, problem: { reason: string; message: string } | undefined): Store {
-    const now = new Date();
-    const observedGeneration = store.metadata.generation;
-    const ready = problem
-      ? { status: 'False' as const, reason: problem.reason, message: problem.message }
-      : {
-          status: 'True' as const,
-          reason: 'StoreReady',
-          message: `serving at ${storeUrl(store, this.config.urlScheme)}`,
-        };
-    const degraded = problem
-      ? { status: 'True' as const, reason: problem.reason, message: problem.message }
-      : { status: 'False' as const, reason: 'AsExpected', message: '' };
-    if (!problem && !isDegraded(store)) return store;
-    let conditions = withCondition(store.status?.conditions, { type: 'Ready', observedGeneration, ...ready }, now);
-    conditions = withCondition(conditions, { type: 'Degraded', observedGeneration, ...degraded }, now);
-    return { ...store, status: { ...store.status, conditions } };
+  /**
+   * A Ready store's health changed: announced as its Ready step again, with the conditions that say how it is, so
+   * the gateway's view of it turns Degraded and back. Like every event, before the status is written.
+   */
+  private async announceHealth(store: Store, change: string): Promise<void> {
+    this.ensureLeading();
+    const at = new Date();
+    await this.events.publish(
+      storeIdentity(store, this.config.urlScheme),
+      { step: Step.READY, at, revision: change },
+      storeConditions(store),
+    );
+    const degraded = store.status?.conditions?.find((c) => c.type === 'Degraded');
+    if (degraded?.status === 'True') {
+      this.logger.warn({
+        msg: 'Store degraded',
+        store: store.metadata.name,
+        reason: degraded.reason,
+        message: degraded.message,
+      });
+    } else this.logger.log({ msg: 'Store recovered', store: store.metadata.name });
   }
 
   /** Whether this process applied the store's namespace, fence, credentials and Ingress this resync period. */
@@ -557,8 +557,4 @@ const digest = (text: string): string => createHash('sha256').update(text).diges
 
 function describe(error: unknown): string {
   return error instanceof HelmError ? error.message : describeKubeError(error);
-}
-
-function isDegraded(store: Store): boolean {
-  return !!store.status?.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True');
 }

@@ -1,4 +1,5 @@
 import { EngineName, engineLabels, engineNames, Step } from '@urumi/contracts';
+import type { StoreView } from '../core/api.types';
 
 const ADMIN_PATHS: Readonly<Record<EngineName, string>> = { woocommerce: '/wp-admin/', medusa: '/app' };
 
@@ -14,11 +15,30 @@ const tones: Readonly<Record<string, Tone>> = {
   rejected: 'danger',
   failed: 'danger',
   deleting: 'warning',
+  degraded: 'warning',
 };
 
 /** How a step looks: grey while waiting, blue while provisioning, green when Ready, red when it ended badly. */
 export function toneOf(step: string): Tone {
   return tones[step] ?? 'pending';
+}
+
+/** How a store's status shows: its step, or Degraded for a Ready store that lost part of its workload. */
+export interface ShownStatus {
+  /** A step, or `degraded`. */
+  readonly state: string;
+  readonly label: string;
+  /** Why, when that needs saying: a rejection's, a failure's or a degradation's message. */
+  readonly reason?: string;
+}
+
+export function statusOf(store: StoreView): ShownStatus {
+  const degraded = store.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
+  if (store.step === 'ready' && degraded) {
+    return { state: 'degraded', label: 'Degraded', reason: degraded.message || degraded.reason };
+  }
+  const failed = store.step === 'rejected' || store.step === 'failed';
+  return { state: store.step, label: store.status, ...(failed && store.message ? { reason: store.message } : {}) };
 }
 
 /**

@@ -3,7 +3,7 @@ import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { StoreView } from '../core/api.types';
 import { Session } from '../core/session';
 import { StoreState } from '../core/store-state';
-import { aStore, provideConsoleTesting, settle } from '../testing';
+import { aDegradedStore, aStore, provideConsoleTesting, settle } from '../testing';
 import { StoreDetailPage } from './store-detail.page';
 
 describe(StoreDetailPage.name, () => {
@@ -119,5 +119,38 @@ describe(StoreDetailPage.name, () => {
     await settle(fixture);
 
     expect(text()).toContain('This store has been deleted.');
+  });
+
+  it('headlines a Ready store whose workload is unavailable as Degraded, with the reason, and Ready again once it is back', async () => {
+    const message = 'Deployment store-server: 1 of 1 replicas unavailable';
+    await show(aDegradedStore(message));
+
+    const badge = () => element.querySelector('.page-head .badge')!;
+    const notice = () => element.querySelector('section[aria-labelledby="degraded-title"]');
+    expect(badge().textContent!.trim()).toBe('Degraded');
+    expect(notice()!.getAttribute('role')).toBe('status');
+    expect(notice()!.textContent).toContain(message);
+    expect(notice()!.textContent).toContain('shows Ready again once every workload is up');
+
+    TestBed.inject(StoreState).upsert(aDegradedStore(message, { recoveredAt: '2026-01-01T10:06:00.000Z' }));
+    await settle(fixture);
+    expect(badge().textContent!.trim()).toBe('Ready');
+    expect(notice()).toBeNull();
+  });
+
+  it('keeps a Failed store Failed, though its Degraded condition says so too', async () => {
+    const message = 'Job setup-1 failed (BackoffLimitExceeded: boom)';
+    await show(
+      aStore({
+        step: 'failed',
+        status: 'Failed',
+        reason: 'SetupJobFailed',
+        message,
+        conditions: [{ type: 'Degraded', status: 'True', reason: 'SetupJobFailed', message }],
+      }),
+    );
+
+    expect(element.querySelector('.page-head .badge')!.textContent!.trim()).toBe('Failed');
+    expect(element.querySelector('section[aria-labelledby="degraded-title"]')).toBeNull();
   });
 });

@@ -8,7 +8,7 @@ import { StoreState } from '../core/store-state';
 import { StoresApi } from '../core/stores-api';
 import { duration } from '../core/time';
 import { StatusBadge } from '../shared/status-badge';
-import { adminUrlOf, engineLabel } from '../shared/steps';
+import { adminUrlOf, engineLabel, statusOf } from '../shared/steps';
 import { DeleteDialog } from '../stores/delete-dialog';
 
 /** The kubectl command an admin runs to read a store's generated credentials (never shown here). */
@@ -43,8 +43,19 @@ export function adviceFor(store: StoreView): string {
     @if (store(); as s) {
       <div class="page-head">
         <h1>{{ s.name }}</h1>
-        <urumi-status-badge [step]="s.step" [label]="s.status" />
+        <urumi-status-badge [step]="shown().state" [label]="shown().label" />
       </div>
+
+      @if (shown().state === 'degraded') {
+        <section class="card card--warning" role="status" aria-labelledby="degraded-title">
+          <h2 id="degraded-title">Degraded</h2>
+          <p>{{ shown().reason }}</p>
+          <p>
+            The store was Ready and part of it is not serving now. The platform is bringing it back; it shows Ready
+            again once every workload is up.
+          </p>
+        </section>
+      }
 
       @if (s.step === 'failed' || s.step === 'rejected') {
         <section class="card card--danger" role="alert" aria-labelledby="failure-title">
@@ -195,6 +206,11 @@ export class StoreDetailPage {
   protected readonly missing = computed(() =>
     this.state.wasDeleted(this.id()) ? 'deleted' : this.loadError() ? 'error' : 'loading',
   );
+  /** The headline's status: Degraded for a Ready store that lost part of its workload. */
+  protected readonly shown = computed(() => {
+    const s = this.store();
+    return s ? statusOf(s) : { state: '', label: '' };
+  });
   protected readonly adminUrl = computed(() => {
     const s = this.store();
     return s ? adminUrlOf(s.engine, s.url) : '';

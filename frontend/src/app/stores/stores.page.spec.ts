@@ -2,7 +2,7 @@ import { HttpTestingController } from '@angular/common/http/testing';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { Session } from '../core/session';
 import { StoreState } from '../core/store-state';
-import { aStore, anEngineList, provideConsoleTesting, settle } from '../testing';
+import { aDegradedStore, aStore, anEngineList, provideConsoleTesting, settle } from '../testing';
 import { StoresPage } from './stores.page';
 
 describe(StoresPage.name, () => {
@@ -130,5 +130,23 @@ describe(StoresPage.name, () => {
     stores.remove(store.id);
     await settle(fixture);
     expect(rows()).toHaveLength(0);
+  });
+
+  it('shows a Ready store whose workload is unavailable as Degraded, with the reason, and Ready again once it is back', async () => {
+    setUp();
+    const message = 'Deployment store-server: 1 of 1 replicas unavailable';
+    listRequest().flush({ items: [aDegradedStore(message)] });
+    await settle(fixture);
+
+    const status = () => rows()[0]!.querySelector('[data-label="Status"]')!;
+    expect(status().querySelector('.badge')!.textContent!.trim()).toBe('Degraded');
+    expect(status().querySelector('.badge')!.classList).toContain('badge--warning');
+    expect(status().querySelector('.reason')!.textContent!.trim()).toBe(message);
+
+    TestBed.inject(StoreState).upsert(aDegradedStore(message, { recoveredAt: '2026-01-01T10:06:00.000Z' }));
+    await settle(fixture);
+    expect(status().querySelector('.badge')!.textContent!.trim()).toBe('Ready');
+    expect(status().querySelector('.badge')!.classList).toContain('badge--success');
+    expect(status().querySelector('.reason')).toBeNull();
   });
 });

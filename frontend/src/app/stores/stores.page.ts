@@ -8,7 +8,7 @@ import { StoreState } from '../core/store-state';
 import { StoresApi } from '../core/stores-api';
 import { age, Clock } from '../core/time';
 import { StatusBadge } from '../shared/status-badge';
-import { engineLabel, STEPS } from '../shared/steps';
+import { engineLabel, statusOf, STEPS } from '../shared/steps';
 import { CreateStoreForm } from './create-store.form';
 import { DeleteDialog } from './delete-dialog';
 
@@ -81,9 +81,10 @@ import { DeleteDialog } from './delete-dialog';
                   </th>
                   <td data-label="Engine">{{ engineLabel(store.engine) }}</td>
                   <td data-label="Status">
-                    <urumi-status-badge [step]="store.step" [label]="store.status" />
-                    @if (store.message && (store.step === 'rejected' || store.step === 'failed')) {
-                      <span class="reason">{{ store.message }}</span>
+                    @let shown = statusOf(store);
+                    <urumi-status-badge [step]="shown.state" [label]="shown.label" />
+                    @if (shown.reason) {
+                      <span class="reason">{{ shown.reason }}</span>
                     }
                   </td>
                   <td data-label="URL">
@@ -129,6 +130,7 @@ export class StoresPage implements OnInit {
 
   protected readonly steps = STEPS;
   protected readonly engineLabel = engineLabel;
+  protected readonly statusOf = statusOf;
   protected readonly filter = signal('');
   protected readonly actionError = signal<string | null>(null);
 

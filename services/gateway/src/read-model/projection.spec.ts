@@ -1,4 +1,5 @@
 import {
+  ConditionSchema,
   create,
   CreateStoreCommandSchema,
   DeleteStoreCommandSchema,
@@ -24,7 +25,9 @@ const createEvent = (sequence: bigint): StoreEvent => ({
   }),
 });
 
-const statusEvent = (sequence: bigint, step: Step, extra: { reason?: string; url?: string } = {}): StoreEvent => ({
+type StatusExtra = { reason?: string; url?: string; conditions?: ReturnType<typeof health> };
+
+const statusEvent = (sequence: bigint, step: Step, extra: StatusExtra = {}): StoreEvent => ({
   kind: 'status',
   sequence,
   event: create(StoreStatusChangedSchema, {
@@ -37,6 +40,26 @@ const statusEvent = (sequence: bigint, step: Step, extra: { reason?: string; url
     ...extra,
   }),
 });
+
+/** The Ready and Degraded conditions of a Ready store, as the provisioner announces them, changed at `minute`. */
+const health = (minute: number, problem?: { reason: string; message: string }) => [
+  create(ConditionSchema, {
+    type: 'Ready',
+    status: problem ? 'False' : 'True',
+    reason: problem?.reason ?? 'StoreReady',
+    message: problem?.message ?? 'serving at http://shop.example',
+    lastTransitionTime: at(minute),
+  }),
+  create(ConditionSchema, {
+    type: 'Degraded',
+    status: problem ? 'True' : 'False',
+    reason: problem?.reason ?? 'AsExpected',
+    message: problem?.message ?? '',
+    lastTransitionTime: at(minute),
+  }),
+];
+const unavailable = { reason: 'WorkloadUnavailable', message: 'Deployment store-server: 1 of 1 replicas unavailable' };
+const conditionsOf = (store: Store) => Object.fromEntries(store.conditions.map((c) => [c.type, [c.status, c.message]]));
 
 const deleteEvent = (sequence: bigint): StoreEvent => ({
   kind: 'delete',
@@ -169,6 +192,44 @@ describe(project.name, () => {
       Step.FAILED,
       Step.DELETING,
     ]);
+  });
+
+  it('turns a Ready store Degraded with the reason, and back, as its health is announced again', () => {
+    let store = put(project(undefined, createEvent(1n)));
+    store = put(project(store, statusEvent(3n, Step.READY, { conditions: health(3) })));
+
+    store = put(project(store, statusEvent(5n, Step.READY, { conditions: health(5, unavailable) })));
+    expect([store.step, store.reason, conditionsOf(store)]).toEqual([
+      Step.READY,
+      '',
+      { Ready: ['False', unavailable.message], Degraded: ['True', unavailable.message] },
+    ]);
+    expect(store.updatedAt).toEqual(at(5));
+
+    store = put(project(store, statusEvent(7n, Step.READY, { conditions: health(7) })));
+    expect(conditionsOf(store)).toEqual({ Ready: ['True', 'serving at http://shop.example'], Degraded: ['False', ''] });
+    expect(store.history.map((h) => h.step)).toEqual([Step.QUEUED, Step.READY]);
+  });
+
+  it('ends Ready when a recovery is applied before the degradation it ends', () => {
+    const events = [
+      statusEvent(3n, Step.READY, { conditions: health(3) }),
+      statusEvent(5n, Step.READY, { conditions: health(5, unavailable) }),
+      statusEvent(7n, Step.READY, { conditions: health(7) }),
+    ];
+    for (const order of permutations(events)) {
+      const store = order.reduce(
+        (s, e) => {
+          const result = project(s, e);
+          return result.action === 'put' ? result.store : s;
+        },
+        put(project(undefined, createEvent(1n))),
+      );
+      expect(conditionsOf(store)).toEqual({
+        Ready: ['True', 'serving at http://shop.example'],
+        Degraded: ['False', ''],
+      });
+    }
   });
 
   it('keeps the Queued record that the gateway wrote for its own command', () => {

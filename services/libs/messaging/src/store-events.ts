@@ -29,6 +29,11 @@ export interface StoreEvent {
   readonly reason?: string;
   readonly message?: string;
   readonly at?: Date;
+  /**
+   * Tells apart announcements of one step that say something new: a Ready store turning Degraded, and Ready again.
+   * Part of the Nats-Msg-Id, so each of them is stored and a repeat of one is not.
+   */
+  readonly revision?: string;
 }
 
 /**
@@ -56,7 +61,7 @@ export class StoreEventPublisher {
           .slice(0, 12)}`
       : '';
     await this.publisher.publishJson(subjects.status(event.step), encode(StoreStatusChangedSchema, payload), {
-      msgId: `status:${identity.storeId}:${stepSlug(event.step)}${detail}`,
+      msgId: `status:${identity.storeId}:${stepSlug(event.step)}${detail}${event.revision ? `@${event.revision}` : ''}`,
       ...(identity.requestId ? { headers: { 'Urumi-Request-Id': identity.requestId } } : {}),
     });
   }

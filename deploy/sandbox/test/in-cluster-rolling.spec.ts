@@ -246,13 +246,20 @@ describe(`${installInCluster.name}, restarted while it works`, () => {
     expect(store.status?.phase).toBe('Ready');
     const namespaces = await kubeJson<{ items: { metadata: { name: string } }[] }>('get', 'namespaces');
     expect(namespaces.items.map((ns) => ns.metadata.name).filter((ns) => ns.includes(name))).toEqual([`store-${name}`]);
-    const releases = JSON.parse(await sandbox.helm(['list', '-n', `store-${name}`, '-o', 'json'])) as {
-      name: string;
-      status: string;
-      revision: string;
-    }[];
-    expect(releases.map((release) => [release.name, release.status])).toEqual([[STORE_RELEASE, 'deployed']]);
-    process.stdout.write(`[rolling] store ${name}: Ready, Helm release revision ${releases[0]!.revision}\n`);
+    // The provisioner keeps Helm's release records as ConfigMaps (HELM_DRIVER=configmap): one per revision.
+    const records = await kubeJson<{ items: { metadata: { labels?: Record<string, string> } }[] }>(
+      'get',
+      'configmaps',
+      '-n',
+      `store-${name}`,
+      '-l',
+      'owner=helm',
+    );
+    const revisions = records.items.map((record) => record.metadata.labels ?? {});
+    expect(new Set(revisions.map((labels) => labels['name']))).toEqual(new Set([STORE_RELEASE]));
+    const latest = revisions.sort((a, b) => Number(b['version']) - Number(a['version']))[0];
+    expect(latest?.['status']).toBe('deployed');
+    process.stdout.write(`[rolling] store ${name}: Ready, Helm release revision ${latest?.['version']}\n`);
 
     expectCleanExits(old);
     await expectNewPodsUncrashed(old);

@@ -4,6 +4,7 @@ import { MicroserviceOptions } from '@nestjs/microservices';
 import { streams } from '@urumi/contracts';
 import { KubeClients } from '@urumi/kube';
 import { JetStreamServer } from '@urumi/messaging';
+import { ShutdownState } from '@urumi/runtime';
 import { AppModule } from './app.module';
 import type { CleanupConfig } from './config';
 
@@ -14,7 +15,12 @@ export async function createCleanupApp(
 ): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.forRoot(config, kube), logger === undefined ? {} : { logger });
   app.connectMicroservice<MicroserviceOptions>({
-    strategy: new JetStreamServer({ nats: config.nats, stream: streams.stores.name, durablePrefix: 'cleanup' }),
+    strategy: new JetStreamServer({
+      nats: config.nats,
+      stream: streams.stores.name,
+      durablePrefix: 'cleanup',
+      stopPullingOn: app.get(ShutdownState).signal,
+    }),
   });
   return app;
 }

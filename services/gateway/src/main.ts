@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { JetStreamServer } from '@urumi/messaging';
-import { createLogger, JsonLogger } from '@urumi/runtime';
+import { createLogger, JsonLogger, ShutdownState } from '@urumi/runtime';
 import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import { authConfigFromEnv } from './auth';
@@ -60,7 +60,8 @@ export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpress
   app.use(jsonBody(gateway.bodyLimitBytes));
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks();
+  // process.exit(0) once closed: as PID 1 of its container, a signal re-sent to itself would be ignored.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   const document = withClosedSchemas(
     SwaggerModule.createDocument(
       app,
@@ -81,6 +82,7 @@ export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpress
       durablePrefix: 'gateway',
       stream: 'STORES',
       concurrency: 1,
+      stopPullingOn: app.get(ShutdownState).signal,
     }),
   });
   return app;

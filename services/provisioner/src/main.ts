@@ -6,7 +6,8 @@ async function bootstrap(): Promise<void> {
   const logger = new JsonLogger(createLogger('provisioner'));
   const config = provisionerConfigFromEnv(process.env);
   const app = await createProvisionerApp(config, { logger });
-  app.enableShutdownHooks();
+  // process.exit(0) once closed: as PID 1 of its container, a signal re-sent to itself would be ignored.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(config.port, config.host);
   logger.log({ msg: 'Serving health checks', host: config.host, port: config.port }, 'Bootstrap');
   await app.startAllMicroservices();

@@ -4,6 +4,7 @@ import { MicroserviceOptions } from '@nestjs/microservices';
 import { streams } from '@urumi/contracts';
 import { KubeClients } from '@urumi/kube';
 import { JetStreamServer } from '@urumi/messaging';
+import { ShutdownState } from '@urumi/runtime';
 import { AppModule } from './app.module';
 import type { ProvisionerConfig } from './config';
 
@@ -18,6 +19,7 @@ export async function createProvisionerApp(
       nats: config.nats,
       stream: streams.stores.name,
       durablePrefix: 'provisioner',
+      stopPullingOn: app.get(ShutdownState).signal,
     }),
   });
   return app;

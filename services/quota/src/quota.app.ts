@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { streams } from '@urumi/contracts';
 import { JetStreamServer, JetStreamServerOptions } from '@urumi/messaging';
+import { ShutdownState } from '@urumi/runtime';
 import { AppModule } from './app.module';
 import { QuotaConfig } from './config/quota.config';
 import { quotaSubjects, QuotaSubjects } from './quota/quota.subjects';
@@ -37,6 +38,7 @@ export async function createQuotaApp(
       nats: config.nats,
       stream: wiring.stream,
       durablePrefix: wiring.durablePrefix,
+      stopPullingOn: app.get(ShutdownState).signal,
     }),
   });
   return app;

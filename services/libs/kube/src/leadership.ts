@@ -17,8 +17,8 @@ import { JITTER_FACTOR, kubeLeaseApi, LeaderElector, leaderIdentity } from './le
 
 /** Where a pod finds its own namespace. */
 export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-/** How long a clean shutdown lets the leader's work in flight finish: well within the pods' 30 s grace period. */
-const DRAIN_MS = 20_000;
+/** How long a clean shutdown lets the leader's work in flight finish: with the consumers' 10 s, within the pods' 30 s grace period. */
+const DRAIN_MS = 15_000;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export interface LeaderElectionSettings {

@@ -303,6 +303,52 @@ describe(JetStreamServer.name, () => {
     expect(info.num_ack_pending).toBe(0);
   });
 
+  it("nak's a message whose handler outlives the shutdown timeout: another instance gets it at once, not after ack_wait", async () => {
+    const { stream, subject } = await fixture();
+    // An ack_wait far beyond the test's wait: a redelivery within it can only come from the nak.
+    const options = { durablePrefix: 'svc', stream: stream.name, ackWaitMs: 120_000, shutdownTimeoutMs: 200 };
+    const firstAttempt = deferred();
+    const stopping = await start(options, [
+      handlerFor(subject('stuck'), () => {
+        firstAttempt.resolve();
+        return new Promise(() => undefined);
+      }),
+    ]);
+    await publisher.publishJson(subject('stuck'), { n: 1 }, { msgId: 'stuck-1' });
+    await firstAttempt.promise;
+    const processed: number[] = [];
+    await start(options, [handlerFor(subject('stuck'), (_, context) => void processed.push(context.deliveryCount))]);
+
+    await stopping.server.close();
+
+    await eventually(() => expect(processed).toEqual([2]), 15_000);
+    await eventually(async () => {
+      const info = await consumerInfo(admin, stream.name, durableName('svc', subject('stuck')));
+      expect([info.ack_floor.stream_seq, info.num_ack_pending]).toEqual([1, 0]);
+    });
+    expect(logger.matching(/nak'd for another instance/).join()).toContain('"handedBack":1');
+  });
+
+  it('stops pulling when stopPullingOn aborts, before close(): a later message waits for another instance', async () => {
+    const { stream, subject } = await fixture();
+    const shutdown = new AbortController();
+    const taken: string[] = [];
+    const options = { durablePrefix: 'svc', stream: stream.name, pullExpiresMs: 1_000 };
+    await start({ ...options, stopPullingOn: shutdown.signal }, [
+      handlerFor(subject('late'), () => void taken.push('stopping')),
+    ]);
+
+    shutdown.abort();
+    await sleep(200);
+    await publisher.publishJson(subject('late'), { n: 1 }, { msgId: 'late-1' });
+    await sleep(2_000);
+    const info = await consumerInfo(admin, stream.name, durableName('svc', subject('late')));
+    expect([taken, info.num_pending, info.num_ack_pending]).toEqual([[], 1, 0]);
+
+    await start(options, [handlerFor(subject('late'), () => void taken.push('other'))]);
+    await eventually(() => expect(taken).toEqual(['other']));
+  });
+
   it('keeps a handler that outlives ack_wait from being redelivered while it works', async () => {
     const { stream, subject } = await fixture();
     const deliveries: number[] = [];

@@ -1,7 +1,7 @@
-import { INestApplication } from '@nestjs/common';
+import { BeforeApplicationShutdown, INestApplication, Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { MetricsServer, OperationsModule } from './operations.module';
+import { MetricsServer, OperationsModule, ShutdownState } from './operations.module';
 
 describe(OperationsModule.name, () => {
   let app: INestApplication;
@@ -74,5 +74,41 @@ describe(`${OperationsModule.name} with a metrics port`, () => {
     await app.close();
 
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+});
+
+describe(`${OperationsModule.name} while shutting down`, () => {
+  /** Work that takes a while to finish at shutdown, as a leader's drain does. */
+  @Injectable()
+  class SlowToStop implements BeforeApplicationShutdown {
+    release: () => void = () => undefined;
+    private signalReached: () => void = () => undefined;
+    readonly reached = new Promise<void>((resolve) => (this.signalReached = resolve));
+
+    beforeApplicationShutdown(): Promise<void> {
+      this.signalReached();
+      return new Promise((resolve) => (this.release = resolve));
+    }
+  }
+
+  it('answers /readyz 503 and aborts its signal from the first shutdown hook, while the rest still drains', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [OperationsModule.forRoot({ service: 'test', readiness: () => ({ nats: async () => true }) })],
+      providers: [SlowToStop],
+    }).compile();
+    const app = moduleRef.createNestApplication();
+    await app.listen(0, '127.0.0.1');
+    const url = await app.getUrl();
+    const sut = app.get(ShutdownState);
+    expect([(await request(url).get('/readyz')).status, sut.signal.aborted]).toEqual([200, false]);
+
+    const closing = app.close();
+    await app.get(SlowToStop).reached;
+    const res = await request(url).get('/readyz');
+    expect([res.status, res.body, sut.signal.aborted]).toEqual([503, { status: 'shutting down', checks: {} }, true]);
+    expect((await request(url).get('/healthz')).status).toBe(200);
+
+    app.get(SlowToStop).release();
+    await closing;
   });
 });

@@ -9,6 +9,7 @@ import {
   Module,
   OnApplicationBootstrap,
   OnApplicationShutdown,
+  OnModuleDestroy,
   Res,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
@@ -22,12 +23,33 @@ export type ReadinessChecks = Readonly<Record<string, () => Promise<boolean>>>;
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
+/**
+ * Whether the application is shutting down: from the first shutdown hook on (Nest runs onModuleDestroy first, on
+ * SIGTERM), /readyz answers 503 and `signal` is aborted, so consumers stop pulling before the rest drains.
+ */
+@Injectable()
+export class ShutdownState implements OnModuleDestroy {
+  private readonly logger = new Logger(ShutdownState.name);
+  private readonly stopping = new AbortController();
+
+  /** Aborted once shutdown begins. */
+  get signal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
+  onModuleDestroy(): void {
+    if (this.stopping.signal.aborted) return;
+    this.logger.log({ msg: 'Shutting down: not ready, taking no new work' });
+    this.stopping.abort();
+  }
+}
+
 @ApiExcludeController()
 @Controller()
 export class OperationsController {
   constructor(
-    private readonly registry: Registry,
     @Inject(READINESS_CHECKS) private readonly checks: ReadinessChecks,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   @Get('healthz')
@@ -37,6 +59,10 @@ export class OperationsController {
 
   @Get('readyz')
   async ready(@Res({ passthrough: true }) res: Response): Promise<{ status: string; checks: Record<string, boolean> }> {
+    if (this.shutdown.signal.aborted) {
+      res.status(503);
+      return { status: 'shutting down', checks: {} };
+    }
     const entries = await Promise.all(
       Object.entries(this.checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
     );
@@ -145,8 +171,9 @@ export class OperationsModule {
           inject: (options.inject ?? []) as never[],
           useFactory: options.readiness,
         },
+        ShutdownState,
       ],
-      exports: [Registry],
+      exports: [Registry, ShutdownState],
     };
   }
 }

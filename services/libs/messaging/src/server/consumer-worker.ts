@@ -20,6 +20,8 @@ export interface ConsumerWorkerOptions {
 export class ConsumerWorker {
   readonly inFlight: InFlight;
   private readonly stopping = new AbortController();
+  /** The messages whose handler runs now. */
+  private readonly handling = new Set<JsMsg>();
   private batch?: ConsumerMessages;
   private running?: Promise<void>;
 
@@ -43,6 +45,12 @@ export class ConsumerWorker {
     this.stopping.abort();
     await this.batch?.close();
     await this.running;
+  }
+
+  /** Gives every message still being handled back to the server for another instance; returns how many. */
+  handBackRunning(): number {
+    for (const message of this.handling) this.processor.handBack(message);
+    return this.handling.size;
   }
 
   private get stopped(): boolean {
@@ -77,10 +85,19 @@ export class ConsumerWorker {
     try {
       for await (const message of batch) {
         if (this.stopped) this.release(message);
-        else this.inFlight.track(this.processor.process(message));
+        else this.inFlight.track(this.handle(message));
       }
     } finally {
       this.batch = undefined;
+    }
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    this.handling.add(message);
+    try {
+      await this.processor.process(message);
+    } finally {
+      this.handling.delete(message);
     }
   }
 

@@ -28,20 +28,25 @@ export interface JetStreamServerOptions {
   readonly backoffMs?: readonly number[];
   /** Messages in flight per consumer (default 4). */
   readonly concurrency?: number;
-  /** How long close() waits for running handlers (default 20 s). */
+  /**
+   * How long close() waits for running handlers (default 10 s); the messages of those still running then are nak'd,
+   * so another instance gets them at once rather than after ack_wait.
+   */
   readonly shutdownTimeoutMs?: number;
+  /** Stops pulling (messages being handled carry on) as soon as this aborts: the application began shutting down. */
+  readonly stopPullingOn?: AbortSignal;
   /** How long one pull request waits on the server (default 10 s; at least 1 s). */
   readonly pullExpiresMs?: number;
 }
 
-type Settings = Required<JetStreamServerOptions>;
+type Settings = Required<Omit<JetStreamServerOptions, 'stopPullingOn'>>;
 
 const DEFAULTS: Omit<Settings, 'nats' | 'durablePrefix' | 'stream'> = {
   maxDeliver: 5,
   ackWaitMs: 30_000,
   backoffMs: [1_000, 5_000, 15_000, 30_000],
   concurrency: 4,
-  shutdownTimeoutMs: 20_000,
+  shutdownTimeoutMs: 10_000,
   pullExpiresMs: 10_000,
 };
 
@@ -69,10 +74,12 @@ export class JetStreamServer
   private readonly workers: ConsumerWorker[] = [];
   private connection?: NatsConnection;
   private closed?: Promise<void>;
+  private pullingStopped?: Promise<void>;
 
   constructor(options: JetStreamServerOptions) {
     super();
     this.settings = settingsOf(options);
+    options.stopPullingOn?.addEventListener('abort', () => void this.stopPulling(), { once: true });
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -125,6 +132,7 @@ export class JetStreamServer
         ackWaitMs: this.settings.ackWaitMs,
       };
       await consumers.ensureOnceStreamExists(spec, this.closing.signal);
+      if (this.pullingStopped) return;
       const worker = this.workerFor(spec, handler, deadLetters, consumers, js);
       this.workers.push(worker);
       worker.start();
@@ -184,16 +192,22 @@ export class JetStreamServer
     await lastValueFrom(this.transformToObservable(handler(payload, context)), { defaultValue: undefined });
   }
 
+  /** No more pulls; what is being handled carries on. */
+  private stopPulling(): Promise<void> {
+    this.pullingStopped ??= Promise.all(this.workers.map((worker) => worker.stop())).then(() => undefined);
+    return this.pullingStopped;
+  }
+
   private async shutDown(): Promise<void> {
     this.closing.abort();
-    await Promise.all(this.workers.map((worker) => worker.stop()));
+    await this.stopPulling();
     const { shutdownTimeoutMs } = this.settings;
     const settled = await Promise.all(this.workers.map((worker) => worker.inFlight.settled(shutdownTimeoutMs)));
     if (!settled.every(Boolean)) {
-      const running = this.workers.reduce((sum, worker) => sum + worker.inFlight.size, 0);
+      const handedBack = this.workers.reduce((sum, worker) => sum + worker.handBackRunning(), 0);
       this.logger.warn({
-        msg: 'Handlers still running at shutdown; their messages will be redelivered',
-        running,
+        msg: "Handlers still running at shutdown; their messages are nak'd for another instance",
+        handedBack,
         waitedMs: shutdownTimeoutMs,
       });
     }

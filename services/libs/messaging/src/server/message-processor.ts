@@ -25,6 +25,9 @@ type HandlerResult = { readonly ok: true } | { readonly ok: false; readonly erro
  * transient failure, dead-letter and term on a poison message or the last allowed delivery.
  */
 export class MessageProcessor {
+  /** Messages given back to the server while their handler still ran: their handler's outcome is not sent. */
+  private readonly handedBack = new WeakSet<JsMsg>();
+
   constructor(
     private readonly invoke: InvokeHandler,
     private readonly deadLetters: DeadLetterQueue,
@@ -41,6 +44,16 @@ export class MessageProcessor {
     }
   }
 
+  /**
+   * Gives a message whose handler is still running back to the server (nak without delay), so another consumer gets it
+   * at once rather than after ack_wait; what the handler later returns is dropped (every handler is idempotent).
+   */
+  handBack(message: JsMsg): void {
+    if (this.handedBack.has(message)) return;
+    this.handedBack.add(message);
+    this.send(message, 'nak', () => message.nak());
+  }
+
   private async settle(message: JsMsg): Promise<void> {
     const deliveries = message.info.deliveryCount;
     if (isBeyondMaxDeliver(deliveries, this.options)) {
@@ -50,6 +63,7 @@ export class MessageProcessor {
     if (!payload.ok) return this.deadLetter(message, 'poison message: the payload is not UTF-8 JSON');
 
     const result = await this.run(message, payload.value);
+    if (this.handedBack.has(message)) return;
     if (result.ok) return this.ack(message);
 
     const outcome = outcomeOfFailure(classifyFailure(result.error), deliveries, this.options);
@@ -65,6 +79,7 @@ export class MessageProcessor {
 
   private async run(message: JsMsg, payload: unknown): Promise<HandlerResult> {
     const keepAlive = setInterval(() => {
+      if (this.handedBack.has(message)) return clearInterval(keepAlive);
       // Fails once the connection is closed (after shutdown gave up waiting): the server redelivers then.
       if (!this.send(message, 'working', () => message.working())) clearInterval(keepAlive);
     }, workingIntervalMs(this.options.ackWaitMs));

@@ -164,6 +164,8 @@ describe('platform chart', () => {
           '/healthz',
           '/readyz',
         ]);
+        // The gateway takes traffic: it serves on for 5 s after it is told to stop, while the ingress lets go of it.
+        expect(container.lifecycle?.preStop?.sleep?.seconds).toBe(service === 'gateway' ? 5 : undefined);
         expect(env).toMatchObject({
           [`${service.toUpperCase()}_HOST`]: '0.0.0.0',
           [`${service.toUpperCase()}_PORT`]: String(PORTS[service]),

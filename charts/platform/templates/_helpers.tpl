@@ -134,7 +134,9 @@ seccompProfile:
 {{- /*
 One service's Deployment and Service. Call with (dict "root" $ "component" "quota" "port" 8081 "values" $.Values.quota
 "serviceAccount" "urumi-quota" "automount" false "env" (list ...) "volumes" "" "mounts" "" "leaderElection" false
-"autoscaling" false "metricsPort" 0). A metricsPort is a container port of its own, not on the Service. With
+"autoscaling" false "metricsPort" 0 "drainSeconds" 0). A metricsPort is a container port of its own, not on the Service.
+drainSeconds keeps a pod that takes traffic serving that long after it is told to stop (a preStop sleep), while the
+Service's endpoints and the ingress controller let go of it; its SIGTERM comes after. With
 leaderElection, the pod stands for its component's Lease (its name from the downward API, the Lease's name and the
 timings from .Values.leaderElection): replicas may surge during a rollout, as only the Lease's holder acts.
 */ -}}
@@ -258,6 +260,11 @@ spec:
             periodSeconds: 10
             timeoutSeconds: 3
             failureThreshold: 3
+          {{- with .drainSeconds }}
+          lifecycle:
+            preStop:
+              sleep: { seconds: {{ . }} }
+          {{- end }}
           readinessProbe:
             httpGet: { path: /readyz, port: http }
             periodSeconds: 5

@@ -46,6 +46,8 @@ export interface ChaosReport {
   readonly timeToReadyMs: { calm: Percentiles; chaos: Percentiles };
   /** Each service instance's resident memory after start and at the end (a restarted one is a new process). */
   readonly rssMb: Record<string, { start: number; end: number }>;
+  /** Error-level log lines by service and message: the faults explain many; one they do not is a lead. */
+  readonly errorsLogged: Readonly<Record<string, number>>;
   readonly durationMs: number;
   readonly files: { events: string; services: string };
 }
@@ -83,6 +85,7 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
     events.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`);
   record('run', { seed: options.seed, lifecycles: options.lifecycles, run });
 
+  const errorsLogged: Record<string, number> = {};
   const platform = new Platform(sandbox, {
     users: [admin, ...tenants],
     replicas: Object.fromEntries(SERVICES.map((name) => [name, REPLICAS])),
@@ -102,7 +105,10 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
       HELM_STALE_LOCK_SECONDS: '3',
       ...options.env,
     },
-    output: (line) => services.write(`${line}\n`),
+    output: (line) => {
+      services.write(`${line}\n`);
+      countError(errorsLogged, line);
+    },
   });
   const gateways = () => Array.from({ length: REPLICAS }, (_, replica) => platform.urlOf('gateway', replica));
   const stepTimeoutMs = options.stepTimeoutMs ?? 240_000;
@@ -222,6 +228,7 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
       rssMb: Object.fromEntries(
         Object.entries(rssStart).map(([instance, start]) => [instance, { start, end: rssEnd[instance] ?? Number.NaN }]),
       ),
+      errorsLogged,
       durationMs: Date.now() - started,
       files,
     };
@@ -265,4 +272,17 @@ function residentMemory(platform: Platform): Record<string, number> {
 function timeToReady(lifecycles: readonly Lifecycle[]): Percentiles {
   const times = lifecycles.flatMap((l) => (l.readyAt && l.acceptedAt ? [l.readyAt - l.acceptedAt] : []));
   return { count: times.length, p50: round(percentile(times, 50), 0), p95: round(percentile(times, 95), 0) };
+}
+
+/** Counts a service's error-level JSON log line under `<service>: <msg>`. */
+function countError(counts: Record<string, number>, line: string): void {
+  const json = line.indexOf('{');
+  if (json < 0 || !line.includes('"level":"error"')) return;
+  try {
+    const entry = JSON.parse(line.slice(json)) as { service?: string; msg?: string; context?: string };
+    const key = `${entry.service ?? 'unknown'}: ${entry.msg ?? entry.context ?? 'no message'}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  } catch {
+    // Not a log line of ours.
+  }
 }

@@ -6,11 +6,13 @@ import { repoRoot } from '../paths';
 import { Sandbox } from '../sandbox';
 import { runChaos } from './run';
 
-const USAGE = `usage: npm run chaos -- --lifecycles N --seed S [--calm C]
+const USAGE = `usage: npm run chaos -- --lifecycles N --seed S [--calm C] [--set NAME=VALUE ...]
 
   --lifecycles N   store lifecycles (create, then delete or keep) while faults strike (default 300)
   --seed S         draws every choice of the run: tenants' lifecycles, faults, their targets and timing (default: random)
   --calm C         lifecycles run first with no faults, for time-to-Ready without chaos (default: N/10, at most 30)
+  --set NAME=VALUE extra environment for every service, e.g. --set LEADER_ELECTION=false to see what the run
+                   catches without leader election
 
 Starts a sandbox of its own (.sandbox/chaos, KWOK nodes only), the platform with two replicas of every service and
 three NATS servers, runs the lifecycles under faults, waits for quiescence, checks the invariants, prints the report
@@ -23,6 +25,7 @@ async function main(): Promise<number> {
       lifecycles: { type: 'string', default: '300' },
       seed: { type: 'string' },
       calm: { type: 'string' },
+      set: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -39,6 +42,15 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const env: Record<string, string> = {};
+  for (const setting of values.set ?? []) {
+    const [name = '', ...value] = setting.split('=');
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name) || value.length === 0) {
+      console.error(`--set takes NAME=VALUE, not ${JSON.stringify(setting)}\n\n${USAGE}`);
+      return 2;
+    }
+    env[name] = value.join('=');
+  }
   const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', 'chaos-sandbox'), realNode: false });
   await sandbox.down({ purge: true });
   try {
@@ -47,6 +59,7 @@ async function main(): Promise<number> {
       lifecycles,
       seed,
       calmLifecycles: calm,
+      env,
       dir: join(repoRoot, '.sandbox', 'chaos', `seed-${seed}`),
     });
     await publishResults(`chaos-${seed}`, report);

@@ -64,9 +64,10 @@ async function main(): Promise<number> {
     });
     await publishResults(`chaos-${seed}`, report);
     if (!report.passed) {
-      console.error(
-        `\nchaos run with seed ${seed} broke ${report.violations.length} invariant(s); the event log: ${report.files.events}`,
-      );
+      const events = (await readFile(report.files.events, 'utf8')).trimEnd().split('\n');
+      console.error(`\nthe last ${Math.min(events.length, 150)} events of ${report.files.events}:`);
+      console.error(events.slice(-150).join('\n'));
+      console.error(`\nchaos run with seed ${seed} broke ${report.violations.length} invariant(s)`);
       return 1;
     }
     return 0;

@@ -14,7 +14,7 @@ const USAGE = `usage: npm run chaos -- --lifecycles N --seed S [--calm C] [--set
   --set NAME=VALUE extra environment for every service, e.g. --set LEADER_ELECTION=false to see what the run
                    catches without leader election
 
-Starts a sandbox of its own (.sandbox/chaos, KWOK nodes only), the platform with two replicas of every service and
+Starts a sandbox of its own (.sandbox/chaos-sandbox-<seed>, KWOK nodes only), the platform with two replicas of every service and
 three NATS servers, runs the lifecycles under faults, waits for quiescence, checks the invariants, prints the report
 as JSON (also written to .sandbox/benchmarks/chaos-<seed>.json) and exits 1 if any invariant is broken. The event
 log and the services' output stay in .sandbox/chaos/seed-<seed>/.`;
@@ -51,7 +51,8 @@ async function main(): Promise<number> {
     }
     env[name] = value.join('=');
   }
-  const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', 'chaos-sandbox'), realNode: false });
+  // A sandbox per seed: runs of different seeds may go side by side.
+  const sandbox = new Sandbox({ stateDir: join(repoRoot, '.sandbox', `chaos-sandbox-${seed}`), realNode: false });
   await sandbox.down({ purge: true });
   try {
     await sandbox.up();

@@ -119,6 +119,7 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
     const rssStart = residentMemory(platform);
     const workload = (count: number, label: string) =>
       new Workload({
+        phase: label,
         gateways,
         tenants,
         plans: planLifecycles(count, tenants, random.fork(label)),

@@ -39,6 +39,8 @@ export interface Lifecycle {
 export type Log = (event: string, fields?: Record<string, unknown>) => void;
 
 export interface WorkloadOptions {
+  /** In its store names: each workload of a run has names of its own, as the stores it keeps hold theirs. */
+  readonly phase: string;
   readonly gateways: () => readonly string[];
   readonly tenants: readonly SeededUser[];
   readonly plans: readonly LifecyclePlan[];
@@ -135,7 +137,7 @@ export class Workload {
     const held = this.names.get(tenant) ?? new Set<string>();
     this.names.set(tenant, held);
     for (let i = 0; ; i++) {
-      const name = `${tenant}-${i}`;
+      const name = `${tenant}-${this.options.phase}${i}`;
       if (!held.has(name)) {
         held.add(name);
         return name;

@@ -264,11 +264,6 @@ export class Platform {
     await Promise.all(servers.map((index) => cluster.startServer(index)));
   }
 
-  /** How many NATS servers the platform runs. */
-  get natsServers(): number {
-    return this.ownNats().urls.length;
-  }
-
   /** The process id of a NATS server (to stall it with SIGSTOP). */
   natsPid(index = 0): number | undefined {
     return this.ownNats().pidOf(index);

@@ -99,18 +99,23 @@ export class Workload {
     );
   }
 
-  /** Deletes every store the run kept, and waits until each is gone: the sandbox is left as the run found it. */
-  async removeKept(): Promise<void> {
+  /**
+   * Deletes every store the run kept, and waits until each is gone: the sandbox is left as the run found it. Returns
+   * why each one that would not go did not.
+   */
+  async removeKept(): Promise<string[]> {
     const kept = this.lifecycles.filter(
       (l) => l.id && !l.deleteAccepted && !l.problem && (l.settled === 'ready' || l.settled === 'failed'),
     );
-    await Promise.all(
+    const failures = await Promise.all(
       kept.map((lifecycle) =>
-        this.remove(lifecycle, lifecycle.id as string).catch((error: unknown) => {
-          lifecycle.problem = `could not delete it at the end of the run: ${String(error)}`;
-        }),
+        this.remove(lifecycle, lifecycle.id as string).then(
+          () => [],
+          (error: unknown) => [`${lifecycle.id}: ${String(error)}`],
+        ),
       ),
     );
+    return failures.flat();
   }
 
   private async lane(tenant: string, plans: readonly LifecyclePlan[]): Promise<void> {

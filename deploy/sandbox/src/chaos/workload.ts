@@ -61,14 +61,27 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const POLL_MS = 500;
 const SETTLED = new Set(['ready', 'failed', 'rejected']);
 
-/** The plan of `count` lifecycles from `random`: tenants in turn, endings and retries at random. */
-export function planLifecycles(count: number, tenants: readonly SeededUser[], random: Random): LifecyclePlan[] {
-  return Array.from({ length: count }, (_, index) => ({
-    index,
-    tenant: random.pick(tenants).name,
-    ending: random.weighted<Ending>({ 'delete-when-settled': 5, 'delete-at-once': 2, keep: 1 }),
-    retryCreate: random.chance(0.25),
-  }));
+/**
+ * The plan of `count` lifecycles from `random`: tenants in turn, endings and retries at random. A tenant keeps at
+ * most `keepPerTenant` stores (a drawn keep past that deletes when settled), so that what it keeps never eats the
+ * whole of its quota.
+ */
+export function planLifecycles(
+  count: number,
+  tenants: readonly SeededUser[],
+  random: Random,
+  keepPerTenant: number,
+): LifecyclePlan[] {
+  const kept = new Map<string, number>();
+  return Array.from({ length: count }, (_, index) => {
+    const tenant = random.pick(tenants).name;
+    let ending = random.weighted<Ending>({ 'delete-when-settled': 5, 'delete-at-once': 2, keep: 1 });
+    if (ending === 'keep') {
+      if ((kept.get(tenant) ?? 0) < keepPerTenant) kept.set(tenant, (kept.get(tenant) ?? 0) + 1);
+      else ending = 'delete-when-settled';
+    }
+    return { index, tenant, ending, retryCreate: random.chance(0.25) };
+  });
 }
 
 /**

@@ -1,10 +1,19 @@
-import { buckets, CreateStoreCommandSchema, create, encode, Engine, subjects, timestampNow } from '@urumi/contracts';
+import {
+  buckets,
+  CreateStoreCommandSchema,
+  create,
+  encode,
+  Engine,
+  Step,
+  StoreStatusChangedSchema,
+  subjects,
+  timestampNow,
+} from '@urumi/contracts';
 import { KeyValueBuckets } from '@urumi/messaging';
 import { eventually } from '@urumi/sandbox';
-import { randomUUID } from 'node:crypto';
 import { headers } from 'nats';
 import request from 'supertest';
-import { bodyFingerprint, IdempotencyStore, idempotencyStoreKey, idempotentRequestOf } from '../src/idempotency';
+import { bodyFingerprint, IdempotencyStore, idempotencyStoreKey } from '../src/idempotency';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, DEFAULT_PENDING_TIMEOUT_MS } from '../src/idempotency/idempotency.options';
 import { StoreRepository } from '../src/read-model/store.repository';
 import { StoresService } from '../src/stores/stores.service';
@@ -83,36 +92,29 @@ describe(`${StoresService.name} accepting a create`, () => {
   });
 
   describe('after a gateway died in the middle of a create', () => {
-    it.each([
-      ['after publishing the command', true],
-      ['before publishing the command', false],
-    ])('gives the retry with the same Idempotency-Key the store it started (%s)', async (_case, published) => {
+    /**
+     * What a gateway that died mid-create left: its claim on the key (from long enough ago to be taken over), the
+     * name reserved for its store, perhaps its command in the stream, and what became of that store since. Then a
+     * fresh gateway to retry on.
+     */
+    async function afterDeath(left: 'reserved' | 'published' | Step.REJECTED | Step.DELETED) {
       const name = uniqueStoreName();
       const key = `crashed-${name}`;
       const body = { name, engine: 'medusa' };
-      const storeId = randomUUID();
       const kvBuckets = new KeyValueBuckets(nats());
-      const storeKey = idempotencyStoreKey('alice', 'POST', STORES_PATH, key);
-      const fingerprint = bodyFingerprint(body);
-      // What the dying gateway left: its claim on the key (from long enough ago to be taken over), …
       const idempotency = await IdempotencyStore.open(kvBuckets, buckets.idempotency, {
         ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
         pendingTimeoutMs: DEFAULT_PENDING_TIMEOUT_MS,
       });
       const startedAt = Date.now() - DEFAULT_PENDING_TIMEOUT_MS - 1_000;
       const clock = jest.spyOn(Date, 'now').mockReturnValue(startedAt);
-      const claim = await idempotency.claim(storeKey, fingerprint).finally(() => clock.mockRestore());
-      expect(claim.kind).toBe('claimed');
-      // … the name reserved for its store, …
-      const reserved = await new StoreRepository(kvBuckets).reserveName(
-        name,
-        storeId,
-        () => false,
-        idempotentRequestOf(storeKey, fingerprint),
-      );
-      expect(reserved).toBe(storeId);
-      // … and perhaps its command, in the stream.
-      if (published) {
+      const claim = await idempotency
+        .claim(idempotencyStoreKey('alice', 'POST', STORES_PATH, key), bodyFingerprint(body))
+        .finally(() => clock.mockRestore());
+      if (claim.kind !== 'claimed') throw new Error(`the key was not free: ${claim.kind}`);
+      const storeId = claim.resourceId;
+      expect(await new StoreRepository(kvBuckets).reserveName(name, storeId, () => false)).toBe(true);
+      if (left !== 'reserved') {
         const command = create(CreateStoreCommandSchema, {
           storeId,
           name,
@@ -127,14 +129,40 @@ describe(`${StoresService.name} accepting a create`, () => {
           .publish(subjects.createStore, JSON.stringify(encode(CreateStoreCommandSchema, command)), { headers: h });
       }
       const sut = await fixture.gateway();
+      if (left === Step.REJECTED || left === Step.DELETED) {
+        // Quota's rejection, or the cleanup's last word: either frees the name.
+        const event = create(StoreStatusChangedSchema, {
+          storeId,
+          name,
+          engine: Engine.MEDUSA,
+          owner: 'alice',
+          step: left,
+          occurredAt: timestampNow(),
+        });
+        await nats()
+          .jetstream()
+          .publish(subjects.status(left), JSON.stringify(encode(StoreStatusChangedSchema, event)));
+        const names = await kvBuckets.open(buckets.storeNames);
+        await eventually(async () => expect((await names.get(name))?.operation ?? 'gone').not.toBe('PUT'));
+      }
       const retry = () =>
         request(sut.app.getHttpServer()).post(STORES_PATH).set(bearer('alice')).set('Idempotency-Key', key).send(body);
+      return { sut, name, storeId, retry };
+    }
+
+    it.each([
+      ['after publishing the command', 'published'],
+      ['before publishing the command', 'reserved'],
+      ['after publishing the command, which quota then rejected and so freed the name', Step.REJECTED],
+    ] as const)('gives the retry with the same Idempotency-Key the store it started (%s)', async (_case, left) => {
+      const { sut, name, storeId, retry } = await afterDeath(left);
 
       const first = await retry();
       const again = await retry();
 
       expect(first.status).toBe(202);
       expect(first.body).toMatchObject({ id: storeId, name, owner: 'alice' });
+      if (left === Step.REJECTED) expect(first.body.step).toBe('rejected');
       expect(again.status).toBe(202);
       expect(again.body.id).toBe(storeId);
       expect(again.headers['idempotent-replayed']).toBe('true');
@@ -144,6 +172,19 @@ describe(`${StoresService.name} accepting a create`, () => {
           (await request(sut.app.getHttpServer()).get(`${STORES_PATH}/${storeId}`).set(bearer('alice'))).status,
         ).toBe(200),
       );
+    });
+
+    it('tells the retry that the store it started has been deleted since, and creates no other', async () => {
+      const { name, storeId, retry } = await afterDeath(Step.DELETED);
+
+      const first = await retry();
+
+      expect(first.status).toBe(409);
+      expect(first.body.message).toBe(
+        `this request already created store ${storeId}, which has been deleted since; ` +
+          'to create the store again, send a new request with another Idempotency-Key',
+      );
+      expect((await createCommandsFor(nats(), name)).map((command) => command.storeId)).toEqual([storeId]);
     });
   });
 });

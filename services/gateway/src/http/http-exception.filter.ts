@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import {
   CommandNotAcceptedError,
+  StoreDeletedSinceError,
   StoreNameReservedError,
   StoreNameTakenError,
   StoreNotFoundError,
@@ -37,7 +38,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
 /** The HTTP status and message for any error a request can end with. */
 export function describeError(error: unknown, requestId = 'unknown'): [number, string] {
   if (error instanceof StoreNotFoundError) return [HttpStatus.NOT_FOUND, error.message];
-  if (error instanceof StoreNameTakenError) return [HttpStatus.CONFLICT, error.message];
+  if (error instanceof StoreNameTakenError || error instanceof StoreDeletedSinceError) {
+    return [HttpStatus.CONFLICT, error.message];
+  }
   if (error instanceof StoreNameReservedError) return [HttpStatus.BAD_REQUEST, error.message];
   if (error instanceof CommandNotAcceptedError || error instanceof ReadModelBehindError) {
     return [HttpStatus.SERVICE_UNAVAILABLE, error.message];

@@ -12,6 +12,7 @@ import {
   NotFoundException,
   Param,
   Post,
+  Req,
   Res,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
@@ -26,7 +27,7 @@ import request from 'supertest';
 import { bodyFingerprint, IdempotencyInterceptor, idempotencyStoreKey } from './idempotency.interceptor';
 import { IdempotencyModule } from './idempotency.module';
 import { IdempotencyOptions } from './idempotency.options';
-import { IdempotencyStore } from './idempotency.store';
+import { IdempotencyStore, IdempotentRun } from './idempotency.store';
 import { Idempotent } from './idempotent.decorator';
 
 jest.setTimeout(30_000);
@@ -49,6 +50,8 @@ class NotYoursFilter implements ExceptionFilter {
 class Calls {
   private readonly counts = new Map<string, number>();
   gate: Promise<void> = Promise.resolve();
+  /** What the interceptor handed each run of `flaky`. */
+  readonly runs: IdempotentRun[] = [];
 
   hit(handler: string): number {
     const count = (this.counts.get(handler) ?? 0) + 1;
@@ -68,11 +71,15 @@ class ThingsController {
   @Post()
   @HttpCode(202)
   @Idempotent()
-  create(@Body() body: Record<string, unknown>, @Res({ passthrough: true }) res: Response): Record<string, unknown> {
+  create(
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Record<string, unknown> {
     this.calls.hit('create');
-    const id = randomUUID();
+    const id = req.idempotentRun?.resourceId ?? randomUUID();
     res.setHeader('Location', `/things/${id}`);
-    return { id, ...body };
+    return { id, resumed: req.idempotentRun?.resumed ?? false, ...body };
   }
 
   @Post('slow')
@@ -97,8 +104,9 @@ class ThingsController {
 
   @Post('flaky')
   @Idempotent()
-  flaky(): { attempt: number } {
+  flaky(@Req() req: Request): { attempt: number } {
     const attempt = this.calls.hit('flaky');
+    if (req.idempotentRun) this.calls.runs.push(req.idempotentRun);
     if (attempt === 1) throw new Error('database hiccup');
     return { attempt };
   }
@@ -260,16 +268,28 @@ describe(IdempotencyInterceptor.name, () => {
     expect(calls.of('refused')).toBe(1);
   });
 
-  it('does not keep a 5xx answer, so that a retry can succeed', async () => {
+  it('does not keep a 5xx answer: a retry runs at once, and creates what the first run may have begun', async () => {
     const first = await http().post('/things/flaky').set(as('alice', 'f-1')).send({});
     const retry = await http().post('/things/flaky').set(as('alice', 'f-1')).send({});
     const again = await http().post('/things/flaky').set(as('alice', 'f-1')).send({});
 
     expect(first.status).toBe(500);
     expect(retry.status).toBe(201);
+    expect(calls.runs).toEqual([
+      { resourceId: expect.any(String), resumed: false },
+      { resourceId: calls.runs[0]?.resourceId, resumed: true },
+    ]);
     expect(retry.body).toEqual({ attempt: 2 });
     expect(again.body).toEqual({ attempt: 2 });
     expect(calls.of('flaky')).toBe(2);
+  });
+
+  it('lets a request with another body have a key whose run failed, as a new request', async () => {
+    await http().post('/things/flaky').set(as('alice', 'f-1')).send({});
+    await http().post('/things/flaky').set(as('alice', 'f-1')).send({ other: 'body' });
+
+    expect(calls.runs.map((run) => run.resumed)).toEqual([false, false]);
+    expect(calls.runs[1]?.resourceId).not.toBe(calls.runs[0]?.resourceId);
   });
 
   it('keeps the 4xx of domain errors it is told how to describe', async () => {
@@ -289,13 +309,13 @@ describe(IdempotencyInterceptor.name, () => {
     expect(retry.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'not yours (call 1)' });
   });
 
-  it('takes over the key of a request that never finished, once its claim has timed out', async () => {
+  it('takes over the key of a request that never finished, once its claim has timed out, to create the same thing', async () => {
     await sut.close();
     await start({ pendingTimeoutMs: 300 });
     const crashed = await sut
       .get(IdempotencyStore)
       .claim(idempotencyStoreKey('alice', 'POST', '/things', 'k-1'), bodyFingerprint({ name: 'shop' }));
-    expect(crashed.kind).toBe('claimed');
+    if (crashed.kind !== 'claimed') throw new Error(`the key was not free: ${crashed.kind}`);
 
     const meanwhile = await http().post('/things').set(as('alice', 'k-1')).send({ name: 'shop' });
     // The claim's 300 ms run out in real time; until then every retry is refused as in progress.
@@ -306,8 +326,22 @@ describe(IdempotencyInterceptor.name, () => {
     }, 5_000);
 
     expect(meanwhile.status).toBe(409);
-    expect(later.status).toBe(202);
+    expect(later.body).toEqual({ id: crashed.resourceId, resumed: true, name: 'shop' });
     expect(calls.of('create')).toBe(1);
+  });
+
+  it('never takes over the timed-out claim of a request with another body: that one may have got anywhere', async () => {
+    await sut.close();
+    await start({ pendingTimeoutMs: 300 });
+    await sut
+      .get(IdempotencyStore)
+      .claim(idempotencyStoreKey('alice', 'POST', '/things', 'k-1'), bodyFingerprint({ name: 'shop' }));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    const other = await http().post('/things').set(as('alice', 'k-1')).send({ name: 'another-shop' });
+
+    expect(other.status).toBe(422);
+    expect(calls.of('create')).toBe(0);
   });
 
   it.each([

@@ -16,12 +16,12 @@ import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { catchError, concatMap, from, Observable, of, switchMap, throwError } from 'rxjs';
 import { IDEMPOTENCY_OPTIONS, IdempotencyOptions } from './idempotency.options';
-import { Claim, IdempotencyStore, StoredAnswer } from './idempotency.store';
+import { Claim, IdempotencyStore, IdempotentRun, StoredAnswer } from './idempotency.store';
 
 declare module 'express' {
   interface Request {
-    /** Which idempotent request this is (caller, method, path, key and body), the same for each of its retries. */
-    idempotentRequest?: string;
+    /** For a request with an Idempotency-Key, the run of it that the handler is: what it creates, and whether it resumes. */
+    idempotentRun?: IdempotentRun;
   }
 }
 
@@ -62,7 +62,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const caller = req.principal?.name ?? `anonymous@${req.ip ?? 'unknown'}`;
     const key = idempotencyStoreKey(caller, req.method, req.originalUrl.split('?')[0] ?? '', idempotencyKey);
     const fingerprint = bodyFingerprint(req.body);
-    req.idempotentRequest = idempotentRequestOf(key, fingerprint);
     const quoted = JSON.stringify(idempotencyKey);
 
     return from(this.claim(key, fingerprint)).pipe(
@@ -79,7 +78,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
           );
         }
         if (claim.kind === 'done') return this.replay(claim.answer, res);
-        return this.run(next, res, key, claim.revision, fingerprint);
+        req.idempotentRun = { resourceId: claim.resourceId, resumed: claim.resumed };
+        return this.run(next, res, key, claim, fingerprint);
       }),
     );
   }
@@ -107,13 +107,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     next: CallHandler,
     res: Response,
     key: string,
-    revision: number,
+    claim: Extract<Claim, { kind: 'claimed' }>,
     fingerprint: string,
   ): Observable<unknown> {
     return next.handle().pipe(
       concatMap(async (body: unknown) => {
         const location = res.getHeader('Location');
-        await this.keep(key, revision, fingerprint, {
+        await this.keep(key, claim.revision, fingerprint, {
           status: res.statusCode,
           body: body === undefined ? null : (JSON.parse(JSON.stringify(body)) as unknown),
           ...(typeof location === 'string' ? { location } : {}),
@@ -122,18 +122,23 @@ export class IdempotencyInterceptor implements NestInterceptor {
         return body;
       }),
       catchError((error: unknown) =>
-        from(this.settleFailure(error, key, revision, fingerprint)).pipe(switchMap(() => throwError(() => error))),
+        from(this.settleFailure(error, key, claim, fingerprint)).pipe(switchMap(() => throwError(() => error))),
       ),
     );
   }
 
-  private async settleFailure(error: unknown, key: string, revision: number, fingerprint: string): Promise<void> {
+  private async settleFailure(
+    error: unknown,
+    key: string,
+    claim: Extract<Claim, { kind: 'claimed' }>,
+    fingerprint: string,
+  ): Promise<void> {
     const refusal = this.refusalOf(error);
     if (refusal) {
-      await this.keep(key, revision, fingerprint, refusal);
+      await this.keep(key, claim.revision, fingerprint, refusal);
       return;
     }
-    await this.store.release(key, revision).catch((releaseError: unknown) => {
+    await this.store.release(key, claim.revision, fingerprint, claim.resourceId).catch((releaseError: unknown) => {
       this.logger.warn({
         msg: 'Could not release an idempotency key; retries wait for it to expire',
         error: String(releaseError),
@@ -168,11 +173,6 @@ function isClientError(status: number): boolean {
 /** Where an answer is kept: per caller, method and path, hashed as KV keys allow only `[-/_=.A-Za-z0-9]`. */
 export function idempotencyStoreKey(caller: string, method: string, path: string, idempotencyKey: string): string {
   return sha256(JSON.stringify([caller, method, path, idempotencyKey]));
-}
-
-/** What a handler may record to recognise a retry of the same request after its first run died. */
-export function idempotentRequestOf(storeKey: string, fingerprint: string): string {
-  return `${storeKey}:${fingerprint}`;
 }
 
 export function bodyFingerprint(body: unknown): string {

@@ -23,10 +23,9 @@ export interface StoreWatch {
   stop(): void;
 }
 
-/** Who holds a name: the store, and the idempotent request that reserved it (so its retry knows its own). */
+/** Who holds a name. */
 interface NameHolder {
   readonly storeId: string;
-  readonly request?: string;
 }
 
 export interface StoreRepositoryOptions {
@@ -48,12 +47,12 @@ function decodeStore(entry: KvEntry): Store {
   return decode(StoreSchema, JSON.parse(textDecoder.decode(entry.value)));
 }
 
-/** A reservation: JSON, or (as written before reservations recorded their request) the bare store id. */
+/** A reservation: JSON, or (as written before reservations were JSON) the bare store id. */
 function nameHolderOf(entry: KvEntry): NameHolder | undefined {
   const text = textDecoder.decode(entry.value);
   if (!text.startsWith('{')) return text ? { storeId: text } : undefined;
   const value = JSON.parse(text) as Partial<NameHolder>;
-  return typeof value.storeId === 'string' ? { storeId: value.storeId, request: value.request } : undefined;
+  return typeof value.storeId === 'string' ? { storeId: value.storeId } : undefined;
 }
 
 /**
@@ -81,8 +80,15 @@ export class StoreRepository {
   }
 
   async get(id: string): Promise<Store | undefined> {
+    const found = await this.lookup(id);
+    return found === 'removed' ? undefined : found;
+  }
+
+  /** Store `id` as the bucket holds it now, `'removed'` once it has been deleted, undefined if it never was. */
+  async lookup(id: string): Promise<Store | 'removed' | undefined> {
     const entry = await (await this.storesKv()).get(id);
-    return entry?.operation === 'PUT' ? decodeStore(entry) : undefined;
+    if (!entry) return undefined;
+    return entry.operation === 'PUT' ? decodeStore(entry) : 'removed';
   }
 
   /** The bucket's newest revision: a watch that has delivered it has seen every write made so far. */
@@ -116,39 +122,31 @@ export class StoreRepository {
   }
 
   /**
-   * Takes `name` for store `id` and answers the id that now holds it for this request; undefined when
-   * another store holds it. A retry of the idempotent `request` that reserved it gets that store's id
-   * back (its first run may have died after publishing). A reservation older than a minute whose holder
+   * Takes `name` for store `id`; false when another store holds it. It holds already when an earlier run of
+   * the same idempotent request reserved it for this id. A reservation older than a minute whose holder
    * `isAbandoned` (its request died between reserving and publishing) is taken over.
    */
-  async reserveName(
-    name: string,
-    id: string,
-    isAbandoned: (holderId: string) => boolean,
-    request?: string,
-  ): Promise<string | undefined> {
+  async reserveName(name: string, id: string, isAbandoned: (holderId: string) => boolean): Promise<boolean> {
     const kv = await this.namesKv();
-    const value = textEncoder.encode(
-      JSON.stringify({ storeId: id, ...(request ? { request } : {}) } satisfies NameHolder),
-    );
+    const value = textEncoder.encode(JSON.stringify({ storeId: id } satisfies NameHolder));
     try {
       await kv.create(name, value);
-      return id;
+      return true;
     } catch (error) {
       if (!isRevisionConflict(error)) throw error;
     }
     const entry = await kv.get(name);
     const holder = entry?.operation === 'PUT' ? nameHolderOf(entry) : undefined;
-    if (!entry || !holder) return undefined;
-    if (request && holder.request === request) return holder.storeId;
+    if (!entry || !holder) return false;
+    if (holder.storeId === id) return true;
     const stale = Date.now() - entry.created.getTime() > ABANDONED_RESERVATION_MS;
-    if (!stale || !isAbandoned(holder.storeId)) return undefined;
+    if (!stale || !isAbandoned(holder.storeId)) return false;
     try {
       await kv.update(name, value, entry.revision);
-      return id;
+      return true;
     } catch (error) {
       if (!isRevisionConflict(error)) throw error;
-      return undefined;
+      return false;
     }
   }
 

@@ -15,6 +15,17 @@ export class StoreNameTakenError extends Error {
   }
 }
 
+/** A retried create whose store, created by its first run, has been deleted since: a new request creates another. */
+export class StoreDeletedSinceError extends Error {
+  override readonly name = 'StoreDeletedSinceError';
+  constructor(readonly storeId: string) {
+    super(
+      `this request already created store ${storeId}, which has been deleted since; ` +
+        'to create the store again, send a new request with another Idempotency-Key',
+    );
+  }
+}
+
 /** A name the platform keeps for one of its own hosts: invalid, as any bad name is (the DTO checked the rest). */
 export class StoreNameReservedError extends Error {
   override readonly name = 'StoreNameReservedError';

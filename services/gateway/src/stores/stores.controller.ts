@@ -40,7 +40,7 @@ export class StoresController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StoreView> {
-    const store = await this.stores.create(principal, dto, originOf(req, principal), req.idempotentRequest);
+    const store = await this.stores.create(principal, dto, originOf(req, principal), req.idempotentRun);
     res.setHeader('Location', `/${STORES_PATH}/${store.id}`);
     return this.views.of(store);
   }

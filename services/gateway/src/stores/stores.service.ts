@@ -18,8 +18,10 @@ import { queuedStore, StoreEvent } from '../read-model/projection';
 import { StoreRepository } from '../read-model/store.repository';
 import { RequestOrigin } from '../http/request-context';
 import { CreateStoreDto } from './dto/create-store.dto';
+import type { IdempotentRun } from '../idempotency';
 import {
   CommandNotAcceptedError,
+  StoreDeletedSinceError,
   StoreNameReservedError,
   StoreNameTakenError,
   StoreNotFoundError,
@@ -41,18 +43,23 @@ export class StoresService {
   ) {}
 
   /**
-   * `request` identifies an idempotent request across its retries: a retry whose first run reserved the
-   * name (and perhaps published) before it died gets that same store, not "name is taken".
+   * With an Idempotency-Key, every run of the request creates the store `run.resourceId`. One that resumes a
+   * run which died or failed in doubt gets the store that run started, whatever has become of it since (quota's
+   * rejection freed its name, say), not a second store or "name is taken".
    */
-  async create(viewer: Viewer, dto: CreateStoreDto, origin: RequestOrigin, request?: string): Promise<Store> {
+  async create(viewer: Viewer, dto: CreateStoreDto, origin: RequestOrigin, run?: IdempotentRun): Promise<Store> {
     // The DTO knows the fixed list; only the configuration knows the platform's own hosts.
     const reserved = storeNameProblem(dto.name, this.config.reservedStoreNames);
     if (reserved) throw new StoreNameReservedError(reserved);
-    const id = await this.repository.reserveName(dto.name, randomUUID(), (holder) => this.isAbandoned(holder), request);
-    if (!id) throw new StoreNameTakenError(dto.name);
-    // An earlier run of this request got as far as the read model: its command is in the stream.
-    const known = this.readModel.get(viewer, id);
-    if (known) return known;
+    const id = run?.resourceId ?? randomUUID();
+    if (run?.resumed) {
+      const earlier = await this.repository.lookup(id);
+      if (earlier === 'removed') throw new StoreDeletedSinceError(id);
+      if (earlier) return earlier;
+    }
+    if (!(await this.repository.reserveName(dto.name, id, (holder) => this.isAbandoned(holder)))) {
+      throw new StoreNameTakenError(dto.name);
+    }
     const command = create(CreateStoreCommandSchema, {
       storeId: id,
       name: dto.name,

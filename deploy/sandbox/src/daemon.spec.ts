@@ -30,6 +30,21 @@ describe(Daemons.name, () => {
     await eventually(() => expect(readFileSync(sut.logFile('worker'), 'utf8')).toContain('hello'));
   });
 
+  it('finds a daemon all the while it execs the programs it becomes, though mid-exec its command line is empty', async () => {
+    // The daemon execs itself a thousand times over, then becomes sleep.
+    const script = join(dir, 'hops.sh');
+    writeFileSync(script, 'n=$1\nif [ "$n" -gt 0 ]; then exec /bin/sh "$0" $((n - 1)); fi\nexec /bin/sleep 60\n');
+    const pid = await sut.start({ name: 'worker', command: '/bin/sh', args: [script, '1000'], execs: ['/bin/sleep'] });
+    const program = () => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+    let lost = 0;
+    for (let polls = 0; polls < 200_000 && program() !== '/bin/sleep'; polls++) {
+      if (sut.pidOf('worker') === undefined) lost++;
+    }
+
+    expect(program()).toBe('/bin/sleep');
+    expect(lost).toBe(0);
+  });
+
   it('stops the daemon and everything it forked', async () => {
     const childPidFile = join(dir, 'child.pid');
     const pid = await sut.start({

@@ -20,6 +20,17 @@ interface PidRecord {
   readonly execs?: readonly string[];
 }
 
+/** What process `pid` runs (argv[0]; empty while it execs), or undefined once it has exited (a zombie included). */
+function programOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (/^\d+ \(.*\) [ZX]/s.test(stat)) return undefined;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  } catch {
+    return undefined;
+  }
+}
+
 export class Daemons {
   constructor(private readonly stateDir: string) {}
 
@@ -36,12 +47,11 @@ export class Daemons {
     const file = this.pidFile(name);
     if (!existsSync(file)) return undefined;
     const record = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
-    try {
-      const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-      return cmdline === record.command || record.execs?.includes(cmdline) ? record.pid : undefined;
-    } catch {
-      return undefined;
-    }
+    const program = programOf(record.pid);
+    // Mid-exec (sh → nsenter → the daemon) a live process shows an empty command line for a moment.
+    return program === '' || program === record.command || record.execs?.includes(program ?? '')
+      ? record.pid
+      : undefined;
   }
 
   async start(spec: DaemonSpec): Promise<number> {

@@ -21,6 +21,7 @@ export type { Toolchain } from './toolchain';
 export { eventually } from './testing/eventually';
 export { httpRequest, MedusaShopper } from './testing/medusa-shopper';
 export type { AdminView, HttpAnswer, PlacedOrder, StoreAddress } from './testing/medusa-shopper';
+export { scratchFile } from './testing/scratch-file';
 export { TcpProxy } from './testing/tcp-proxy';
 export { testSandbox } from './testing/test-sandbox';
 export { versions } from './versions';

@@ -1,8 +1,5 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { testSandbox } from '@urumi/sandbox';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { scratchFile, testSandbox } from '@urumi/sandbox';
 import { createGateway } from '../src/main';
 
 export const users = {
@@ -24,9 +21,7 @@ export interface Harness {
 
 /** A real gateway on a free loopback port, against the test sandbox's NATS, with three seeded users. */
 export async function startGateway(env: Record<string, string> = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'urumi-gateway-'));
-  const tokensFile = join(dir, 'tokens.json');
-  writeFileSync(tokensFile, JSON.stringify(Object.values(users)));
+  const tokensFile = scratchFile('tokens.json', Object.values(users));
   const natsUrl = await testSandbox().natsUrl();
   const app = await createGateway({
     NATS_URL: natsUrl,

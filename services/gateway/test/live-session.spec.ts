@@ -1,6 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { scratchFile } from '@urumi/sandbox';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { LiveStatusServer, TOKEN_ENDED_CLOSE_CODE } from '../src/live/live-status.server';
@@ -58,8 +57,7 @@ describe(LiveStatusServer.name, () => {
     let tokensFile: string;
 
     beforeAll(async () => {
-      tokensFile = join(mkdtempSync(join(tmpdir(), 'urumi-live-session-')), 'tokens.json');
-      writeFileSync(tokensFile, JSON.stringify(Object.values(users)));
+      tokensFile = scratchFile('tokens.json', Object.values(users));
       sut = await startGateway({ AUTH_TOKENS_FILE: tokensFile });
     });
 

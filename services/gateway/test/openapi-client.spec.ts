@@ -1,7 +1,7 @@
 import createClient from 'openapi-fetch';
+import { scratchFile } from '@urumi/sandbox';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runInThisContext } from 'node:vm';
 import request from 'supertest';
@@ -187,9 +187,8 @@ describe('the OpenAPI document', () => {
   });
 
   it('generates a client that compiles and drives the gateway: create, get, list, delete, and a 400', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'urumi-openapi-'));
+    const dir = dirname(scratchFile('client.ts', CLIENT_SOURCE));
     generateSchema(dir, document);
-    writeFileSync(join(dir, 'client.ts'), CLIENT_SOURCE);
 
     const errors = typeErrors(dir);
     const name = uniqueStoreName('client');

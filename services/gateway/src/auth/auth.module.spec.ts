@@ -1,10 +1,8 @@
 import { Controller, Get, INestApplication, Req } from '@nestjs/common';
+import { scratchFile } from '@urumi/sandbox';
 import { Test } from '@nestjs/testing';
 import { ConfigError } from '@urumi/runtime';
 import type { Request } from 'express';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
 import { CurrentPrincipal, Public, Roles } from './auth.decorators';
 import { AuthModule } from './auth.module';
@@ -19,9 +17,7 @@ const users = {
 const bearer = (user: keyof typeof users) => ({ Authorization: `Bearer ${users[user].token}` });
 
 function tokensFile(content: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'urumi-auth-')), 'tokens.json');
-  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
-  return file;
+  return scratchFile('tokens.json', content);
 }
 
 @Controller()

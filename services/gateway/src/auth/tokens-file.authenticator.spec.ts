@@ -1,10 +1,8 @@
 import { UnauthorizedException } from '@nestjs/common';
 import { ConfigError } from '@urumi/runtime';
-import { eventually } from '@urumi/sandbox';
+import { eventually, scratchFile } from '@urumi/sandbox';
 import crypto from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { TokensFileAuthenticator } from './tokens-file.authenticator';
 
 const admin = { name: 'ada', role: 'admin', token: 'admin-secret-0123456789abcdef' } as const;
@@ -12,9 +10,7 @@ const alice = { name: 'alice', role: 'tenant', token: 'alice-secret-0123456789ab
 const bob = { name: 'bob', role: 'tenant', token: 'bob-secret-0123456789abcdef' } as const;
 
 function tokensFile(content: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'urumi-auth-')), 'tokens.json');
-  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
-  return file;
+  return scratchFile('tokens.json', content);
 }
 
 async function refusal(promise: Promise<unknown>): Promise<Error> {

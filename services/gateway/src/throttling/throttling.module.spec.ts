@@ -2,11 +2,8 @@ import { Controller, Get, Global, Module, Post } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { KeyValueBuckets } from '@urumi/messaging';
-import { testSandbox } from '@urumi/sandbox';
+import { scratchFile, testSandbox } from '@urumi/sandbox';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect, NatsConnection } from 'nats';
 import request, { Response } from 'supertest';
 import { AuthModule } from '../auth';
@@ -50,13 +47,12 @@ class ThingsController {
 }
 
 describe(ThrottlingModule.name, () => {
-  const tokensFile = join(mkdtempSync(join(tmpdir(), 'urumi-throttling-')), 'tokens.json');
+  const tokensFile = scratchFile('tokens.json', Object.values(users));
   const apps: NestExpressApplication[] = [];
   let nc: NatsConnection;
   let bucket: string;
 
   beforeAll(async () => {
-    writeFileSync(tokensFile, JSON.stringify(Object.values(users)));
     nc = await connect({ servers: await testSandbox().natsUrl() });
   });
 

@@ -48,6 +48,9 @@ describe('Visit store on a real MedusaJS store', () => {
 
   it('launches from the console and becomes Ready', async () => {
     await page.getByLabel('Store name').fill(storeName);
+    // The form starts on the first engine and moves to the first that runs for real once the gateway has said
+    // which do: its note on the simulated WooCommerce is that answer on screen (CI once read the radio before it).
+    await page.locator('#engine-woocommerce-note').waitFor();
     expect(await page.getByRole('radio', { name: 'MedusaJS', exact: true }).isChecked()).toBe(true);
     await page.getByRole('button', { name: 'Launch store' }).click();
     await row().locator('.badge:text-is("Ready")').waitFor({ timeout: READY_TIMEOUT_MS });

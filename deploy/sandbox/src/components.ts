@@ -194,4 +194,24 @@ export const components: readonly GoComponent[] = [
     binaries: { 'local-path-provisioner': 'github.com/rancher/local-path-provisioner' },
     linkerVariables: () => ({}),
   },
+  {
+    // Scrapes the services in the sandbox and evaluates the chart's alert rules; promtool unit-tests those rules.
+    name: 'prometheus',
+    module: 'github.com/prometheus/prometheus',
+    version: versions.prometheus,
+    binaries: {
+      prometheus: 'github.com/prometheus/prometheus/cmd/prometheus',
+      promtool: 'github.com/prometheus/prometheus/cmd/promtool',
+    },
+    linkerVariables: (_mod, releasedAt) => {
+      const { minor, patch } = semverParts(versions.prometheus);
+      const pkg = 'github.com/prometheus/common/version';
+      return {
+        [`${pkg}.Version`]: `3.${Number(minor) - 300}.${patch}`,
+        [`${pkg}.Revision`]: 'archive',
+        [`${pkg}.Branch`]: 'archive',
+        [`${pkg}.BuildDate`]: releasedAt,
+      };
+    },
+  },
 ];

@@ -13,6 +13,8 @@ export type {
   ServiceName,
   UnexpectedExit,
 } from './platform';
+export { Prometheus, prometheusConfig, writeChartAlertRules } from './prometheus';
+export type { PrometheusOptions, Sample, ScrapeTarget } from './prometheus';
 export type { SeededUser } from './tokens';
 export { Sandbox, conventionalPorts } from './sandbox';
 export type { ComponentStatus, Ports, SandboxOptions } from './sandbox';

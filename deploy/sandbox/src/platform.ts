@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { passwordOf, renderChartNats, startChartNats } from './chart-nats';
 import { compileServices, serviceEntry } from './compile';
 import { log } from './log';
+import type { ScrapeTarget } from './prometheus';
 import { NatsCluster } from './nats-cluster';
 import { FileLock } from './file-lock';
 import { TcpProxy } from './testing/tcp-proxy';
@@ -401,6 +402,21 @@ export class Platform {
     const spec = this.instances.get(instanceName(name, replica));
     if (!spec) throw new Error(`${instanceName(name, replica)} was never launched`);
     return spec.readyUrl.replace(/\/readyz$/, '');
+  }
+
+  /** Where a service's replica serves /metrics (the gateway's on a port of its own, off the public API). */
+  metricsUrlOf(name: ServiceName, replica = 0): string {
+    const port = this.instances.get(instanceName(name, replica))?.env['GATEWAY_METRICS_PORT'];
+    if (name === 'gateway' && port) return `http://127.0.0.1:${port}/metrics`;
+    return `${this.urlOf(name, replica)}/metrics`;
+  }
+
+  /** Every launched replica as a scrape target: job by service, instance by replica. */
+  scrapeTargets(): ScrapeTarget[] {
+    return [...this.instances].map(([instance, { service }]) => {
+      const replica = instance === service ? 0 : Number(instance.slice(service.length + 1));
+      return { job: service, instance, url: this.metricsUrlOf(service as ServiceName, replica) };
+    });
   }
 
   /** The process id of a running service (for resident-memory readings). */

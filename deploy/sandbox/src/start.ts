@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { log } from './log';
 import { defaultStateDir } from './paths';
-import { Platform } from './platform';
+import { Platform, PLATFORM_NAMESPACE } from './platform';
+import { Prometheus, writeChartAlertRules } from './prometheus';
 import { conventionalPorts, Sandbox } from './sandbox';
 import { versions } from './versions';
 
@@ -17,14 +18,25 @@ async function main(): Promise<void> {
     // Medusa stores run on the real node, so Visit store shows a real storefront.
     realStores: true,
   });
+  const started: { prometheus?: Prometheus } = {};
   const stop = async () => {
     log.step('stopping the services (the sandbox keeps running; stop it with `npm run sandbox -- down`)');
+    await started.prometheus?.stop();
     await platform.stop();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   const { gatewayUrl, metricsUrl, users, nats } = await platform.start();
+  // A Prometheus scraping every service, with the chart's alert rules, as the chart's PodMonitor would in a cluster.
+  const prometheus = await Prometheus.start({
+    targets: platform.scrapeTargets(),
+    labels: { namespace: PLATFORM_NAMESPACE },
+    ruleFiles: [await writeChartAlertRules(sandbox, PLATFORM_NAMESPACE, join(sandbox.stateDir, 'urumi-alerts.yaml'))],
+    intervalSeconds: 5,
+    dir: join(sandbox.stateDir, 'prometheus'),
+  });
+  started.prometheus = prometheus;
   const admin = users.find((u) => u.role === 'admin');
   // The admin password goes to a file only this user may read, not to the terminal.
   const natsEnvFile = join(sandbox.stateDir, 'platform-nats.env');
@@ -37,6 +49,8 @@ Urumi is running.
   API            ${gatewayUrl}/api/v1/stores      (OpenAPI: ${gatewayUrl}/api/docs)
   Live status    ${gatewayUrl.replace('http', 'ws')}/api/v1/live
   Metrics        ${metricsUrl}
+  Prometheus     ${prometheus.url}   (every service, the chart's alerts; Grafana: add it as a Prometheus data
+                 source, import charts/platform/monitoring/dashboard.json, pick namespace ${PLATFORM_NAMESPACE})
   Kubernetes     ${versions.kubernetes}   export KUBECONFIG=${sandbox.kubeconfig}
   NATS           ${nats.url}   (the chart's nats.conf: each service signs in as its own user)
   NATS as admin  set -a; . ${relative(process.cwd(), natsEnvFile)}; set +a   then e.g. npm run dlq -- list

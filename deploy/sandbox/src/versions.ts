@@ -16,4 +16,6 @@ export const versions = {
   distribution: 'v3.1.2',
   traefik: 'v3.6.12',
   localPathProvisioner: 'v0.0.30',
+  // Prometheus 3.16.0: its Go module numbers release 3.x.y as v0.3xx.y.
+  prometheus: 'v0.316.0',
 } as const;

@@ -10,6 +10,8 @@ import {
   StoreLifecycle,
 } from '@urumi/messaging';
 import { OperationsModule } from '@urumi/runtime';
+import { Registry } from 'prom-client';
+import { TeardownMetrics } from './metrics';
 import { CLEANUP_CONFIG, type CleanupConfig, STORE_CACHE, STORE_LIFECYCLE } from './config';
 import { OrphanSweep } from './orphan-sweep';
 import { StoreDeleter, StoreDeleterController } from './store-deleter';
@@ -30,7 +32,13 @@ export class AppModule {
         { provide: KubeClients, useValue: kube },
         { provide: LEADER_ELECTION, useValue: config.leaderElection },
         Leadership,
-        { provide: Helm, useValue: new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'] }) },
+        {
+          provide: Helm,
+          inject: [Registry],
+          useFactory: (metrics: Registry) =>
+            new Helm({ binary: config.helmBinary, kubeconfig: process.env['KUBECONFIG'], metrics }),
+        },
+        TeardownMetrics,
         {
           provide: STORE_LIFECYCLE,
           inject: [KeyValueBuckets],

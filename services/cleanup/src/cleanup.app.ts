@@ -5,6 +5,7 @@ import { streams } from '@urumi/contracts';
 import { KubeClients } from '@urumi/kube';
 import { JetStreamServer } from '@urumi/messaging';
 import { ShutdownState } from '@urumi/runtime';
+import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import type { CleanupConfig } from './config';
 
@@ -20,6 +21,7 @@ export async function createCleanupApp(
       stream: streams.stores.name,
       durablePrefix: 'cleanup',
       stopPullingOn: app.get(ShutdownState).signal,
+      metrics: app.get(Registry),
     }),
   });
   return app;

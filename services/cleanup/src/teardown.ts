@@ -25,6 +25,7 @@ import {
 } from '@urumi/kube';
 import { StoreEventPublisher } from '@urumi/messaging';
 import { CLEANUP_CONFIG, type CleanupConfig } from './config';
+import { TeardownMetrics } from './metrics';
 import type { StoreCache } from './orphan-sweep';
 
 const RELEASE = 'store';
@@ -61,6 +62,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
     @Inject(Helm) private readonly helm: Helm,
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
     @Inject(Leadership) private readonly leadership: Leadership,
+    @Inject(TeardownMetrics) private readonly metrics: TeardownMetrics,
   ) {
     this.stores = storeInformer(
       kube,
@@ -99,6 +101,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
       workers: this.config.workers,
       baseDelayMs: 1_000,
       maxDelayMs: 60_000,
+      metrics: this.metrics.queue,
       onError: (name, error, retryInMs) => {
         if (error instanceof NotLeadingError || term.aborted) return;
         void this.reportFailure(name, error, retryInMs);
@@ -209,6 +212,8 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
       PatchStrategy.MergePatch,
     );
     this.logger.log({ msg: 'Store deleted', store: name, storeId: store.spec.storeId });
+    const deletedAt = store.metadata.deletionTimestamp;
+    this.metrics.deleted(store.spec.engine, deletedAt ? new Date(deletedAt) : undefined, new Date());
   }
 
   /** Stores deleting for longer than the stuck threshold are reported and queued again. */
@@ -241,6 +246,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
   /** A failed teardown shows on the Store as Degraded, with the reason, until a retry succeeds. */
   private async reportFailure(name: string, error: unknown, retryInMs: number): Promise<void> {
     const reason = error instanceof HelmError ? 'UninstallFailed' : 'TeardownFailed';
+    this.metrics.failed(reason);
     const message = `${error instanceof HelmError ? error.message : describeKubeError(error)}; retrying in ${Math.round(retryInMs / 1000)}s`;
     this.logger.warn({ msg: 'Teardown failed, will retry', store: name, reason, error: message });
     const store = this.stores.get(name);

@@ -10,8 +10,10 @@ import {
   StoreLifecycle,
 } from '@urumi/messaging';
 import { OperationsModule } from '@urumi/runtime';
+import { Registry } from 'prom-client';
 import type { ProvisionerConfig } from './config';
 import { readEngineCharts } from './engines';
+import { ProvisioningMetrics } from './metrics';
 import { StoreReconciler } from './reconciler';
 import { StoreCreator, StoreCreatorController } from './store-creator';
 import { ENGINE_CHARTS, PROVISIONER_CONFIG, STORE_LIFECYCLE } from './tokens';
@@ -33,12 +35,16 @@ export class AppModule {
         Leadership,
         {
           provide: Helm,
-          useValue: new Helm({
-            binary: config.helmBinary,
-            kubeconfig: process.env['KUBECONFIG'],
-            maxConcurrent: config.helmConcurrency,
-          }),
+          inject: [Registry],
+          useFactory: (metrics: Registry) =>
+            new Helm({
+              binary: config.helmBinary,
+              kubeconfig: process.env['KUBECONFIG'],
+              maxConcurrent: config.helmConcurrency,
+              metrics,
+            }),
         },
+        ProvisioningMetrics,
         { provide: ENGINE_CHARTS, useValue: readEngineCharts(config.chartsDir) },
         {
           provide: STORE_LIFECYCLE,

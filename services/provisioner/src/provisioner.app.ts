@@ -5,6 +5,7 @@ import { streams } from '@urumi/contracts';
 import { KubeClients } from '@urumi/kube';
 import { JetStreamServer } from '@urumi/messaging';
 import { ShutdownState } from '@urumi/runtime';
+import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import type { ProvisionerConfig } from './config';
 
@@ -20,6 +21,7 @@ export async function createProvisionerApp(
       stream: streams.stores.name,
       durablePrefix: 'provisioner',
       stopPullingOn: app.get(ShutdownState).signal,
+      metrics: app.get(Registry),
     }),
   });
   return app;

@@ -34,6 +34,7 @@ import { guardrailManifests, ingressManifest, namespaceManifest } from './desire
 import { chartValues } from './engine-values';
 import { EngineChart } from './engines';
 import { healthChange, isDegraded, problemOf, withHealth } from './health';
+import { ProvisioningMetrics } from './metrics';
 import { readinessOf, Workloads } from './readiness';
 import { ENGINE_CHARTS } from './tokens';
 
@@ -93,6 +94,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     @Inject(ENGINE_CHARTS) private readonly engines: ReadonlyMap<string, EngineChart>,
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
     @Inject(Leadership) private readonly leadership: Leadership,
+    @Inject(ProvisioningMetrics) private readonly metrics: ProvisioningMetrics,
   ) {
     const enqueueStore = (store: Store, deleted: boolean) => {
       if (deleted) {
@@ -170,6 +172,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     this.applied.clear();
     const queue = new WorkQueue((name) => this.reconcile(name), {
       workers: this.config.workers,
+      metrics: this.metrics.queue,
       onError: (name, error, retryInMs) => {
         if (error instanceof NotLeadingError || term.aborted) return;
         this.logger.warn({ msg: 'Reconcile failed, will retry', store: name, error: describe(error), retryInMs });
@@ -519,8 +522,28 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     const stored = await updateStoreStatus(this.kube, written, next.status ?? {});
     if (stored !== written) {
       this.logger.debug({ msg: 'Wrote Store status', store: written.metadata.name, phase: stored.status?.phase });
+      this.countRecorded(written, stored);
     }
     return stored;
+  }
+
+  /**
+   * Counts each step the status just written records for the first time: once per store, however often a reconcile
+   * (repeated on a stale cache, whose write the API server refuses as a conflict) reached it.
+   */
+  private countRecorded(before: Store, after: Store): void {
+    const known = new Set((before.status?.history ?? []).map((entry) => entry.step));
+    const history = after.status?.history ?? [];
+    const { engine } = after.spec;
+    history.forEach((entry, index) => {
+      if (known.has(entry.step)) return;
+      const at = new Date(entry.at);
+      const previous = history[index - 1];
+      this.metrics.stepReached(entry.step, previous && new Date(previous.at), at);
+      if (entry.step === stepSlug(Step.FAILED)) this.metrics.failed(engine, entry.reason ?? 'Unknown');
+      const created = after.metadata.creationTimestamp;
+      if (entry.step === stepSlug(Step.READY)) this.metrics.ready(engine, created && new Date(created), at);
+    });
   }
 
   /** helm upgrade --install; a release an earlier crash left locked is rolled back or removed first. */

@@ -4,6 +4,7 @@ import { MicroserviceOptions } from '@nestjs/microservices';
 import { streams } from '@urumi/contracts';
 import { JetStreamServer, JetStreamServerOptions } from '@urumi/messaging';
 import { ShutdownState } from '@urumi/runtime';
+import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import { QuotaConfig } from './config/quota.config';
 import { quotaSubjects, QuotaSubjects } from './quota/quota.subjects';
@@ -39,6 +40,7 @@ export async function createQuotaApp(
       stream: wiring.stream,
       durablePrefix: wiring.durablePrefix,
       stopPullingOn: app.get(ShutdownState).signal,
+      metrics: app.get(Registry),
     }),
   });
   return app;

@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AuditController } from './audit.controller';
 import { AuditLog } from './audit.service';
-import { AuditInterceptor } from './audited';
+import { AuditInterceptor, StoreRequestMetrics } from './audited';
 
 @Module({
   controllers: [AuditController],
-  providers: [AuditLog, AuditInterceptor],
-  exports: [AuditLog, AuditInterceptor],
+  providers: [AuditLog, AuditInterceptor, StoreRequestMetrics],
+  exports: [AuditLog, AuditInterceptor, StoreRequestMetrics],
 })
 export class AuditModule {}

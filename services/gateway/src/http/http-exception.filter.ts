@@ -35,18 +35,33 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 }
 
+/** The platform's own errors: the status each answers, and the reason a refused request is counted under. */
+const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, HttpStatus, string][] = [
+  [StoreNotFoundError, HttpStatus.NOT_FOUND, 'NotFound'],
+  [StoreNameTakenError, HttpStatus.CONFLICT, 'NameTaken'],
+  [StoreDeletedSinceError, HttpStatus.CONFLICT, 'DeletedSince'],
+  [StoreNameReservedError, HttpStatus.BAD_REQUEST, 'NameReserved'],
+  [CommandNotAcceptedError, HttpStatus.SERVICE_UNAVAILABLE, 'NotAccepted'],
+  [ReadModelBehindError, HttpStatus.SERVICE_UNAVAILABLE, 'ReadModelBehind'],
+];
+
 /** The HTTP status and message for any error a request can end with. */
 export function describeError(error: unknown, requestId = 'unknown'): [number, string] {
-  if (error instanceof StoreNotFoundError) return [HttpStatus.NOT_FOUND, error.message];
-  if (error instanceof StoreNameTakenError || error instanceof StoreDeletedSinceError) {
-    return [HttpStatus.CONFLICT, error.message];
-  }
-  if (error instanceof StoreNameReservedError) return [HttpStatus.BAD_REQUEST, error.message];
-  if (error instanceof CommandNotAcceptedError || error instanceof ReadModelBehindError) {
-    return [HttpStatus.SERVICE_UNAVAILABLE, error.message];
-  }
+  const known = KNOWN_ERRORS.find(([type]) => error instanceof type);
+  if (known) return [known[1], (error as Error).message];
   if (error instanceof HttpException) return [error.getStatus(), messageOf(error)];
   return [HttpStatus.INTERNAL_SERVER_ERROR, `internal error (request id ${requestId})`];
+}
+
+/**
+ * Why a request was refused, as a bounded CamelCase word for metrics: the platform's error, else the HTTP status's
+ * name (`BadRequest` for a body that fails validation, `UnprocessableEntity` for a reused idempotency key).
+ */
+export function refusalReason(error: unknown): string {
+  const known = KNOWN_ERRORS.find(([type]) => error instanceof type);
+  if (known) return known[2];
+  const [status] = describeError(error);
+  return (STATUS_CODES[status] ?? 'Error').replace(/[^A-Za-z]/g, '');
 }
 
 function messageOf(error: HttpException): string {

@@ -15,7 +15,7 @@ import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { catchError, concatMap, from, Observable, of, switchMap, throwError } from 'rxjs';
-import { IDEMPOTENCY_OPTIONS, IdempotencyOptions } from './idempotency.options';
+import { CountReplay, IDEMPOTENCY_OPTIONS, IDEMPOTENCY_REPLAYS, IdempotencyOptions } from './idempotency.options';
 import { Claim, IdempotencyStore, IdempotentRun, StoredAnswer } from './idempotency.store';
 
 declare module 'express' {
@@ -42,6 +42,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     private readonly store: IdempotencyStore,
     @Inject(IDEMPOTENCY_OPTIONS) private readonly options: IdempotencyOptions,
+    @Inject(IDEMPOTENCY_REPLAYS) private readonly countReplay: CountReplay,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -94,6 +95,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   private replay(answer: StoredAnswer, res: Response): Observable<unknown> {
+    this.countReplay();
     res.setHeader('Idempotent-Replayed', 'true');
     if (answer.refusal) {
       return throwError(() => new HttpException(answer.body as Record<string, unknown> | string, answer.status));

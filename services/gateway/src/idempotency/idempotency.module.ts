@@ -1,11 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { buckets } from '@urumi/contracts';
 import { KeyValueBuckets } from '@urumi/messaging';
+import { Counter, Registry } from 'prom-client';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import {
   DEFAULT_IDEMPOTENCY_TTL_MS,
+  CountReplay,
   DEFAULT_PENDING_TIMEOUT_MS,
   IDEMPOTENCY_OPTIONS,
+  IDEMPOTENCY_REPLAYS,
   IdempotencyOptions,
 } from './idempotency.options';
 import { IdempotencyStore } from './idempotency.store';
@@ -20,6 +23,19 @@ export class IdempotencyModule {
       providers: [
         { provide: IDEMPOTENCY_OPTIONS, useValue: options },
         {
+          provide: IDEMPOTENCY_REPLAYS,
+          inject: [{ token: Registry, optional: true }],
+          useFactory: (registry?: Registry): CountReplay => {
+            if (!registry) return () => undefined;
+            const replays = new Counter({
+              name: 'urumi_idempotency_replays_total',
+              help: 'Retries answered with the answer kept for their Idempotency-Key, the handler not run again',
+              registers: [registry],
+            });
+            return () => replays.inc();
+          },
+        },
+        {
           provide: IdempotencyStore,
           inject: [KeyValueBuckets],
           useFactory: (kvBuckets: KeyValueBuckets) =>
@@ -30,7 +46,7 @@ export class IdempotencyModule {
         },
         IdempotencyInterceptor,
       ],
-      exports: [IDEMPOTENCY_OPTIONS, IdempotencyStore, IdempotencyInterceptor],
+      exports: [IDEMPOTENCY_OPTIONS, IDEMPOTENCY_REPLAYS, IdempotencyStore, IdempotencyInterceptor],
     };
   }
 }

@@ -17,3 +17,7 @@ export const IDEMPOTENCY_OPTIONS = Symbol('IDEMPOTENCY_OPTIONS');
 
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 export const DEFAULT_PENDING_TIMEOUT_MS = 30_000;
+
+/** Told of each retry answered from the idempotency store (one counter per process: the interceptor has instances). */
+export const IDEMPOTENCY_REPLAYS = Symbol('IDEMPOTENCY_REPLAYS');
+export type CountReplay = () => void;

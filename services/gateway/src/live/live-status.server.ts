@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { Express, Request } from 'express';
 import { IncomingMessage, Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { Gauge, Registry } from 'prom-client';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Authenticator, Principal } from '../auth';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway.config';
@@ -72,7 +73,19 @@ export class LiveStatusServer implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(THROTTLING_CONFIG) private readonly throttling: ThrottlingConfig,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LIVE_CONFIG) private readonly live: LiveConfig,
+    @Optional() @Inject(Registry) registry?: Registry,
   ) {
+    const sessions = this.sessions;
+    if (registry) {
+      new Gauge({
+        name: 'urumi_live_connections',
+        help: 'Live-status WebSocket connections open on this replica',
+        registers: [registry],
+        collect() {
+          this.set(sessions.size);
+        },
+      });
+    }
     this.wss = new WebSocketServer({
       noServer: true,
       handleProtocols: () => LIVE_PROTOCOL,

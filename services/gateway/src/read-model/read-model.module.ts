@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { KeyValueBuckets } from '@urumi/messaging';
 import { ProjectorController } from './projector.controller';
+import { ReadModelMetrics } from './read-model.metrics';
 import { ReadModel } from './read-model.service';
 import { StoreRepository } from './store.repository';
 
@@ -14,6 +15,7 @@ import { StoreRepository } from './store.repository';
       useFactory: (buckets: KeyValueBuckets) => new StoreRepository(buckets),
     },
     ReadModel,
+    ReadModelMetrics,
   ],
   exports: [StoreRepository, ReadModel],
 })

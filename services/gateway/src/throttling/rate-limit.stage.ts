@@ -31,6 +31,8 @@ export interface RateLimitStageOptions {
   readonly exemptPaths: ReadonlySet<string>;
   /** How each throttler's limit reads in a 429 message: "requests per user". */
   readonly describe: Readonly<Record<string, string>>;
+  /** Told of each request refused, with the throttler that refused it. */
+  readonly onRefused?: (throttler: string) => void;
 }
 
 /**
@@ -88,6 +90,7 @@ export class RateLimitStage extends ThrottlerGuard {
     if (record.isBlocked) {
       writeHeaders(res, usages, usage);
       res.setHeader('Retry-After', String(record.timeToBlockExpire));
+      this.stage.onRefused?.(name);
       const what = this.stage.describe[name] ?? `requests (${name})`;
       throw new RateLimitExceededException(
         `rate limit exceeded: at most ${limit} ${what} per ${window(ttl)}; try again in ${record.timeToBlockExpire} s`,

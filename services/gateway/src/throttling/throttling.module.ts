@@ -13,6 +13,7 @@ import { buckets } from '@urumi/contracts';
 import { KeyValueBuckets } from '@urumi/messaging';
 import { sourceKey } from '@urumi/runtime';
 import type { Request } from 'express';
+import { Counter, Registry } from 'prom-client';
 import { from, Observable, switchMap } from 'rxjs';
 import { NatsKvThrottlerStorage } from './nats-kv-throttler.storage';
 import { CREATE_RATE_LIMIT, THROTTLERS } from './rate-limit.decorators';
@@ -22,6 +23,8 @@ import { DEFAULT_EXEMPT_PATHS, THROTTLING_CONFIG, ThrottlingConfig } from './thr
 const MINUTE_MS = 60_000;
 const IP_STAGE = Symbol('IP_RATE_LIMIT_STAGE');
 const USER_STAGE = Symbol('USER_RATE_LIMIT_STAGE');
+const ON_REFUSED = Symbol('RATE_LIMIT_ON_REFUSED');
+type OnRefused = (throttler: string) => void;
 
 const DESCRIPTIONS = {
   [THROTTLERS.ip]: 'requests per IP address',
@@ -64,6 +67,7 @@ async function createStage(
   storage: ThrottlerStorage,
   reflector: Reflector,
   config: ThrottlingConfig,
+  onRefused: OnRefused,
 ): Promise<RateLimitStage> {
   const stage = new RateLimitStage(
     {
@@ -72,7 +76,7 @@ async function createStage(
     },
     storage,
     reflector,
-    { exemptPaths: new Set(config.exemptPaths ?? DEFAULT_EXEMPT_PATHS), describe: DESCRIPTIONS },
+    { exemptPaths: new Set(config.exemptPaths ?? DEFAULT_EXEMPT_PATHS), describe: DESCRIPTIONS, onRefused },
   );
   await stage.onModuleInit();
   return stage;
@@ -92,6 +96,20 @@ export class ThrottlingModule {
       providers: [
         { provide: THROTTLING_CONFIG, useValue: config },
         {
+          provide: ON_REFUSED,
+          inject: [{ token: Registry, optional: true }],
+          useFactory: (registry?: Registry): OnRefused => {
+            if (!registry) return () => undefined;
+            const refusals = new Counter({
+              name: 'urumi_rate_limit_refusals_total',
+              help: 'Requests answered 429 by a rate limit, by throttler (ip, user, creates)',
+              labelNames: ['throttler'],
+              registers: [registry],
+            });
+            return (throttler) => refusals.inc({ throttler });
+          },
+        },
+        {
           provide: ThrottlerStorage,
           inject: [KeyValueBuckets],
           useFactory: (kvBuckets: KeyValueBuckets) =>
@@ -99,8 +117,8 @@ export class ThrottlingModule {
         },
         {
           provide: IP_STAGE,
-          inject: [ThrottlerStorage, Reflector],
-          useFactory: (storage: ThrottlerStorage, reflector: Reflector) =>
+          inject: [ThrottlerStorage, Reflector, ON_REFUSED],
+          useFactory: (storage: ThrottlerStorage, reflector: Reflector, onRefused: OnRefused) =>
             createStage(
               [
                 {
@@ -114,12 +132,13 @@ export class ThrottlingModule {
               storage,
               reflector,
               config,
+              onRefused,
             ),
         },
         {
           provide: USER_STAGE,
-          inject: [ThrottlerStorage, Reflector],
-          useFactory: (storage: ThrottlerStorage, reflector: Reflector) =>
+          inject: [ThrottlerStorage, Reflector, ON_REFUSED],
+          useFactory: (storage: ThrottlerStorage, reflector: Reflector, onRefused: OnRefused) =>
             createStage(
               [
                 {
@@ -145,6 +164,7 @@ export class ThrottlingModule {
               storage,
               reflector,
               config,
+              onRefused,
             ),
         },
         { provide: APP_GUARD, inject: [IP_STAGE], useFactory: (stage: RateLimitStage) => stage },

@@ -2,6 +2,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { metricValuesBy } from '@urumi/runtime';
+import { Registry } from 'prom-client';
 import { Helm, HelmError } from './helm';
 
 describe(Helm.name, () => {
@@ -69,6 +71,43 @@ describe(Helm.name, () => {
     for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(10);
     expect(isAlive(pid)).toBe(false);
     expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['start a']);
+  });
+
+  it('gives an install its values on standard input, so no file of them outlives a killed provisioner', async () => {
+    const received = join(dir, 'values');
+    writeFileSync(binary, `#!/bin/sh\necho "$@" > ${log}\ncat > ${received}\n`);
+    const sut = new Helm({ binary });
+
+    await sut.upgradeInstall('store', 'store-a', '/charts/medusa', { admin: { email: 'a@example.com' } });
+
+    expect(readFileSync(log, 'utf8').trim()).toBe(
+      'upgrade --install store /charts/medusa -n store-a -f - --history-max 3',
+    );
+    expect(JSON.parse(readFileSync(received, 'utf8'))).toEqual({ admin: { email: 'a@example.com' } });
+  });
+
+  it('counts each command it ran and each that failed, but not one aborted because leadership ended', async () => {
+    const metrics = new Registry();
+    writeFileSync(
+      binary,
+      `#!/bin/sh\n[ "$1" = rollback ] && { echo boom >&2; exit 1; }\n[ "$1" = uninstall ] && exec sleep 30\nexit 0\n`,
+    );
+    const sut = new Helm({ binary, metrics });
+    const term = new AbortController();
+
+    await sut.manifest('store', 'ns');
+    await expect(sut.rollback('store', 'ns')).rejects.toThrow('helm rollback failed: boom');
+    const uninstall = sut.uninstall('store', 'ns', { signal: term.signal });
+    await sleep(100);
+    term.abort();
+    await expect(uninstall).rejects.toThrow(/aborted/);
+
+    expect(await metricValuesBy(metrics, 'urumi_helm_command_duration_seconds_count', 'command')).toEqual({
+      get: 1,
+      rollback: 1,
+      uninstall: 1,
+    });
+    expect(await metricValuesBy(metrics, 'urumi_helm_command_failures_total', 'command')).toEqual({ rollback: 1 });
   });
 });
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Counter, Histogram, Registry } from 'prom-client';
 
 export interface HelmOptions {
   /** The helm binary. */
@@ -11,6 +11,8 @@ export interface HelmOptions {
   readonly timeoutMs?: number;
   /** Helm processes at once; more calls wait their turn (default: no bound). */
   readonly maxConcurrent?: number;
+  /** Where each command's duration and failures are counted. */
+  readonly metrics?: Registry;
 }
 
 /** Per call: `signal` kills the helm child process (SIGKILL) when it aborts, and stops a call still waiting its turn. */
@@ -45,10 +47,28 @@ export class HelmError extends Error {
 export class Helm {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+  private readonly duration?: Histogram;
+  private readonly failures?: Counter;
 
-  constructor(private readonly options: HelmOptions) {}
+  constructor(private readonly options: HelmOptions) {
+    const registers = options.metrics ? [options.metrics] : undefined;
+    if (!registers) return;
+    this.duration = new Histogram({
+      name: 'urumi_helm_command_duration_seconds',
+      help: 'How long each helm command ran, by command (install and upgrade: upgrade), failed or not',
+      labelNames: ['command'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'urumi_helm_command_failures_total',
+      help: 'Helm commands that failed (not those aborted because leadership ended), by command',
+      labelNames: ['command'],
+      registers,
+    });
+  }
 
-  /** Installs or upgrades a release with these values (passed in a file, never on the command line). */
+  /** Installs or upgrades a release with these values (passed on its standard input, never on the command line). */
   async upgradeInstall(
     release: string,
     namespace: string,
@@ -56,17 +76,11 @@ export class Helm {
     values: unknown,
     options: HelmCallOptions = {},
   ): Promise<void> {
-    const dir = await mkdtemp(join(tmpdir(), 'urumi-helm-'));
-    try {
-      const file = join(dir, 'values.json');
-      await writeFile(file, JSON.stringify(values), { mode: 0o600 });
-      await this.run(
-        ['upgrade', '--install', release, chart, '-n', namespace, '-f', file, '--history-max', '3'],
-        options,
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await this.run(
+      ['upgrade', '--install', release, chart, '-n', namespace, '-f', '-', '--history-max', '3'],
+      options,
+      JSON.stringify(values),
+    );
   }
 
   async status(release: string, namespace: string, options: HelmCallOptions = {}): Promise<HelmRelease | undefined> {
@@ -98,14 +112,23 @@ export class Helm {
     await this.run(['uninstall', release, '-n', namespace, '--ignore-not-found'], options);
   }
 
-  private async run(args: string[], { signal }: HelmCallOptions): Promise<string> {
+  private async run(args: string[], { signal }: HelmCallOptions, input?: string): Promise<string> {
     if (signal?.aborted) throw aborted(args);
     if (this.running < (this.options.maxConcurrent ?? Infinity)) this.running++;
     else await new Promise<void>((takeSlot) => this.waiting.push(takeSlot));
     try {
       // Aborted while it waited: the slot passes on, nothing runs.
       if (signal?.aborted) throw aborted(args);
-      return await this.spawn(args, signal);
+      const command = { command: args[0] ?? '' };
+      const stopTimer = this.duration?.startTimer(command);
+      try {
+        return await this.spawn(args, signal, input);
+      } catch (error) {
+        if (!signal?.aborted) this.failures?.inc(command);
+        throw error;
+      } finally {
+        stopTimer?.();
+      }
     } finally {
       // A waiting call takes this slot over; otherwise it is free again.
       const next = this.waiting.shift();
@@ -114,7 +137,7 @@ export class Helm {
     }
   }
 
-  private spawn(args: string[], signal: AbortSignal | undefined): Promise<string> {
+  private spawn(args: string[], signal: AbortSignal | undefined, input: string | undefined): Promise<string> {
     // Release records in ConfigMaps: with the default Secrets driver Helm would need to read Secrets.
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -123,7 +146,7 @@ export class Helm {
     };
     if (this.options.kubeconfig) env['KUBECONFIG'] = this.options.kubeconfig;
     return new Promise((resolve, reject) => {
-      execFile(
+      const child = execFile(
         this.options.binary,
         args,
         // SIGKILL: an aborted helm must be gone at once, not finish its write (a release left pending is recovered).
@@ -135,6 +158,9 @@ export class Helm {
           reject(new HelmError(`helm ${args[0]} failed: ${detail}`, stderr));
         },
       );
+      // A helm that exits before reading its input (a bad flag) closes the pipe: its own error is the one reported.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(input ?? '');
     });
   }
 }

@@ -27,6 +27,6 @@ export type {
   StoreStatus,
 } from './store';
 export { storeConditions, storeIdentity, storeUrl } from './store-events';
-export { WorkQueue } from './work-queue';
+export { WorkQueue, WorkQueueMetrics } from './work-queue';
 export type { ReconcileResult, WorkQueueOptions } from './work-queue';
 export { createStore, deleteStore, readStore, storeInformer, updateStoreStatus } from './store-api';

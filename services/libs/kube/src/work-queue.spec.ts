@@ -1,4 +1,6 @@
-import { WorkQueue } from './work-queue';
+import { metricSamples, metricValuesBy } from '@urumi/runtime';
+import { Registry } from 'prom-client';
+import { WorkQueue, WorkQueueMetrics } from './work-queue';
 
 /** A handler's promise that the test settles, so "still running" is a fact rather than a delay. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -105,5 +107,36 @@ describe(WorkQueue.name, () => {
     await jest.advanceTimersByTimeAsync(100);
 
     expect(calls).toBe(3);
+  });
+
+  it('counts its depth, adds, retries, requeues and handling time under its name', async () => {
+    const registry = new Registry();
+    const metrics = new WorkQueueMetrics(registry, 'stores');
+    const outcomes: Record<string, (() => Promise<{ requeueAfterMs: number } | void>)[]> = {
+      a: [async () => Promise.reject(new Error('conflict')), async () => undefined],
+      b: [async () => ({ requeueAfterMs: 1_000 })],
+    };
+    sut = new WorkQueue((key) => outcomes[key]!.shift()!(), { workers: 1, baseDelayMs: 10, metrics });
+    sut.add('a');
+    sut.add('a');
+    sut.add('b');
+    expect(await metricValuesBy(registry, 'urumi_workqueue_depth', 'queue')).toEqual({ stores: 2 });
+
+    sut.start();
+    await jest.advanceTimersByTimeAsync(50);
+
+    const count = (series: string) => metricValuesBy(registry, series, 'queue');
+    expect(await count('urumi_workqueue_depth')).toEqual({ stores: 0 });
+    expect(await count('urumi_workqueue_adds_total')).toEqual({ stores: 3 });
+    expect(await count('urumi_workqueue_retries_total')).toEqual({ stores: 1 });
+    expect(await count('urumi_workqueue_requeues_total')).toEqual({ stores: 1 });
+    expect(await metricValuesBy(registry, 'urumi_reconcile_duration_seconds_count', 'result')).toEqual({
+      error: 1,
+      success: 2,
+    });
+    expect((await metricSamples(registry, 'urumi_reconcile_duration_seconds_count'))[0]?.labels).toEqual({
+      queue: 'stores',
+      result: 'error',
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
 /** What a reconcile asks of the queue when it succeeds: nothing, or another look after a delay. */
 export interface ReconcileResult {
   readonly requeueAfterMs?: number;
@@ -10,6 +12,61 @@ export interface WorkQueueOptions {
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
   readonly onError?: (key: string, error: unknown, retryInMs: number) => void;
+  /** Where the queue's depth, adds, retries, requeues and handling durations are counted. */
+  readonly metrics?: WorkQueueMetrics;
+}
+
+/**
+ * A queue's metrics, in the manner of client-go's workqueue metrics: registered once per process under the queue's
+ * name and shared by every queue that takes that name (one per term of leadership).
+ */
+export class WorkQueueMetrics {
+  readonly depth: Gauge;
+  readonly adds: Counter;
+  readonly retries: Counter;
+  readonly requeues: Counter;
+  readonly duration: Histogram;
+  readonly labels: { readonly queue: string };
+
+  constructor(registry: Registry, queue: string) {
+    const registers = [registry];
+    const labelNames = ['queue'];
+    this.labels = { queue };
+    this.depth = new Gauge({
+      name: 'urumi_workqueue_depth',
+      help: 'Keys waiting to be handled',
+      labelNames,
+      registers,
+    });
+    this.adds = new Counter({
+      name: 'urumi_workqueue_adds_total',
+      help: 'Keys added to the queue (a key added while it already waits counts once)',
+      labelNames,
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'urumi_workqueue_retries_total',
+      help: 'Keys whose handling failed and is retried after a backoff',
+      labelNames,
+      registers,
+    });
+    this.requeues = new Counter({
+      name: 'urumi_workqueue_requeues_total',
+      help: 'Keys handled successfully that asked to be looked at again after a delay (e.g. waiting for a workload)',
+      labelNames,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'urumi_reconcile_duration_seconds',
+      help: 'How long handling one key took, by result (success, error)',
+      labelNames: ['queue', 'result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    // Every series from the start, so a rate over them is 0 rather than absent before the first retry.
+    this.depth.set(this.labels, 0);
+    for (const counter of [this.adds, this.retries, this.requeues]) counter.inc(this.labels, 0);
+  }
 }
 
 /**
@@ -46,6 +103,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
+    this.observeDepth(true);
     this.idleWorkers.shift()?.();
   }
 
@@ -73,8 +131,16 @@ export class WorkQueue {
     this.timers.clear();
     this.queue.length = 0;
     this.queued.clear();
+    this.observeDepth();
     for (const wake of this.idleWorkers.splice(0)) wake();
     await Promise.all(this.workers);
+  }
+
+  private observeDepth(added = false): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    if (added) metrics.adds.inc(metrics.labels);
+    metrics.depth.set(metrics.labels, this.queue.length);
   }
 
   private async work(): Promise<void> {
@@ -85,13 +151,20 @@ export class WorkQueue {
         continue;
       }
       this.queued.delete(key);
+      this.observeDepth();
       this.processing.add(key);
+      const metrics = this.options.metrics;
+      const stopTimer = metrics?.duration.startTimer(metrics.labels);
       let retryInMs: number | undefined;
       try {
         const result = await this.handler(key);
+        stopTimer?.({ result: 'success' });
         this.failures.delete(key);
         retryInMs = result?.requeueAfterMs;
+        if (retryInMs !== undefined) metrics?.requeues.inc(metrics.labels);
       } catch (error) {
+        stopTimer?.({ result: 'error' });
+        metrics?.retries.inc(metrics.labels);
         const failures = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, failures);
         const base = this.options.baseDelayMs ?? 250;

@@ -1,6 +1,8 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { metricSamples, metricValuesBy } from '@urumi/runtime';
 import { NatsConnection } from 'nats';
+import { Registry } from 'prom-client';
 import {
   DeadLetterHeader,
   durableName,
@@ -390,5 +392,45 @@ describe(JetStreamServer.name, () => {
 
     await eventually(() => expect(done).toBe(8));
     expect(peak).toBe(2);
+  });
+
+  it("reports each message's outcome, redeliveries, its consumer's lag and the dead-letter stream's size", async () => {
+    const { stream, subject } = await fixture();
+    const metrics = new Registry();
+    const consumer = durableName('svc', subject('m'));
+    const release = deferred();
+    await start({ durablePrefix: 'svc', stream: stream.name, concurrency: 1, backoffMs: [200], metrics }, [
+      handlerFor(subject('m'), async (payload, context) => {
+        const { n } = payload as { n: number };
+        if (n === 1 && context.deliveryCount === 1) throw new Error('database unavailable');
+        if (n === 2) throw new PoisonMessageError('unknown engine "joomla"');
+        if (n === 3) await release.promise;
+      }),
+    ]);
+    const handled = () => metricValuesBy(metrics, 'urumi_jetstream_messages_handled_total', 'outcome');
+    const gauge = async (series: string) => (await metricSamples(metrics, series)).map((s) => s.value);
+
+    await publisher.publishJson(subject('m'), { n: 2 }, { msgId: 'm-2' });
+    await publisher.publishJson(subject('m'), { n: 1 }, { msgId: 'm-1' });
+    await eventually(async () => expect(await handled()).toEqual({ dead_letter: 1, nak: 1, ack: 1 }));
+    for (const n of [3, 4, 5]) await publisher.publishJson(subject('m'), { n }, { msgId: `m-${n}` });
+
+    // The one handler slot holds message 3: two wait on the server.
+    await eventually(async () => {
+      expect(await gauge('urumi_jetstream_consumer_ack_pending_messages')).toEqual([1]);
+      expect(await gauge('urumi_jetstream_consumer_pending_messages')).toEqual([2]);
+    });
+    const lag = await metricSamples(metrics, 'urumi_jetstream_consumer_pending_messages');
+    expect(lag[0]?.labels).toEqual({ stream: stream.name, consumer });
+    expect(await metricValuesBy(metrics, 'urumi_jetstream_redeliveries_total', 'consumer')).toEqual({ [consumer]: 1 });
+    const [deadLetters] = await gauge('urumi_deadletter_messages');
+    expect(deadLetters).toBeGreaterThanOrEqual(1);
+
+    release.resolve();
+    await eventually(async () => {
+      expect(await handled()).toEqual({ dead_letter: 1, nak: 1, ack: 4 });
+      expect(await gauge('urumi_jetstream_consumer_pending_messages')).toEqual([0]);
+      expect(await gauge('urumi_jetstream_consumer_ack_pending_messages')).toEqual([0]);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   create,
   CreateStoreCommand,
@@ -10,6 +10,7 @@ import {
   timestampFromDate,
 } from '@urumi/contracts';
 import { JetStreamPublisher } from '@urumi/messaging';
+import { Registry } from 'prom-client';
 import {
   concludeOwner,
   Decision,
@@ -27,6 +28,7 @@ import {
   sourceOf,
 } from './ledger';
 import { LedgerStore } from './ledger.store';
+import { QuotaMetrics } from './quota.metrics';
 import { QuotaSubjects } from './quota.subjects';
 
 export interface QuotaOptions {
@@ -42,12 +44,16 @@ export type { Release } from './ledger';
 @Injectable()
 export class QuotaService {
   private readonly logger = new Logger(QuotaService.name);
+  private readonly metrics: QuotaMetrics;
 
   constructor(
     private readonly ledger: LedgerStore,
     @Inject(JetStreamPublisher) private readonly publisher: JetStreamPublisher,
     @Inject(QUOTA_OPTIONS) private readonly options: QuotaOptions,
-  ) {}
+    @Optional() @Inject(Registry) registry?: Registry,
+  ) {
+    this.metrics = new QuotaMetrics(registry);
+  }
 
   /** Safe to repeat: a command already decided gets its first decision again, announced with the same msgId. */
   async decideCreate(command: CreateStoreCommand): Promise<Decision> {
@@ -62,6 +68,7 @@ export class QuotaService {
       requestId: command.requestId,
     });
     if (decision.outcome !== 'withdrawn') await this.announce(command, decision);
+    if (!repeated) this.metrics.decided(decision.outcome, decision.outcome === 'rejected' ? decision.reason : '');
     return decision;
   }
 
@@ -77,6 +84,7 @@ export class QuotaService {
     });
     // Also on a repeat: the process may have stopped between freeing the owner's slot and the platform's.
     if (leftovers.platform) await this.ledger.updatePlatform((record) => dropFromPlatform(record, storeId));
+    if (outcome === 'freed') this.metrics.slotFreed();
     if (outcome !== 'unchanged') {
       this.logger.log({
         msg: outcome === 'freed' ? 'Freed quota slot' : 'Store ended before its creation was decided',

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { DebugEvents, Events, JetStreamClient, NatsConnection, Status } from 'nats';
+import type { Registry } from 'prom-client';
 import { lastValueFrom } from 'rxjs';
 import { connectNats } from '../connection';
 import { DeadLetterQueue } from '../dead-letter';
@@ -8,6 +9,7 @@ import { describeError } from '../errors';
 import { JetStreamPublisher } from '../publisher';
 import { NatsSettings } from '../settings';
 import { DEAD_LETTER_STREAM, StreamProvisioner } from '../streams';
+import { ConsumerMetrics } from './consumer-metrics';
 import { ConsumerProvisioner, DurableConsumerSpec } from './consumer-provisioner';
 import { ConsumerWorker } from './consumer-worker';
 import { durableName, serverMaxDeliver } from './delivery-policy';
@@ -37,9 +39,11 @@ export interface JetStreamServerOptions {
   readonly stopPullingOn?: AbortSignal;
   /** How long one pull request waits on the server (default 10 s; at least 1 s). */
   readonly pullExpiresMs?: number;
+  /** Where messages' outcomes, redeliveries, the consumers' lag and the dead-letter stream's size are reported. */
+  readonly metrics?: Registry;
 }
 
-type Settings = Required<Omit<JetStreamServerOptions, 'stopPullingOn'>>;
+type Settings = Required<Omit<JetStreamServerOptions, 'stopPullingOn' | 'metrics'>>;
 
 const DEFAULTS: Omit<Settings, 'nats' | 'durablePrefix' | 'stream'> = {
   maxDeliver: 5,
@@ -72,6 +76,7 @@ export class JetStreamServer
   private readonly closing = new AbortController();
   private readonly listeners = new Map<string, ((status: Status) => void)[]>();
   private readonly workers: ConsumerWorker[] = [];
+  private readonly metrics?: ConsumerMetrics;
   private connection?: NatsConnection;
   private closed?: Promise<void>;
   private pullingStopped?: Promise<void>;
@@ -79,6 +84,7 @@ export class JetStreamServer
   constructor(options: JetStreamServerOptions) {
     super();
     this.settings = settingsOf(options);
+    this.metrics = options.metrics && new ConsumerMetrics(options.metrics);
     options.stopPullingOn?.addEventListener('abort', () => void this.stopPulling(), { once: true });
   }
 
@@ -122,6 +128,8 @@ export class JetStreamServer
     const deadLetters = new DeadLetterQueue(new JetStreamPublisher(connection));
     const consumers = new ConsumerProvisioner(jsm, this.logger);
     const js = connection.jetstream();
+    const durables: DurableConsumerSpec[] = [];
+    this.metrics?.watch(jsm, durables);
 
     for (const [pattern, handler] of this.handlersByDurable()) {
       const spec: DurableConsumerSpec = {
@@ -133,6 +141,7 @@ export class JetStreamServer
       };
       await consumers.ensureOnceStreamExists(spec, this.closing.signal);
       if (this.pullingStopped) return;
+      durables.push(spec);
       const worker = this.workerFor(spec, handler, deadLetters, consumers, js);
       this.workers.push(worker);
       worker.start();
@@ -169,6 +178,7 @@ export class JetStreamServer
       deadLetters,
       { maxDeliver, backoffMs, ackWaitMs },
       this.logger,
+      this.metrics,
     );
     let firstBind = true;
     const bindConsumer = async () => {

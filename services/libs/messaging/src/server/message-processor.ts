@@ -10,6 +10,7 @@ import {
   outcomeOfFailure,
   workingIntervalMs,
 } from './delivery-policy';
+import { ConsumerMetrics, MessageOutcome } from './consumer-metrics';
 import { JetStreamContext } from './jetstream-context';
 
 export type InvokeHandler = (payload: unknown, context: JetStreamContext) => Promise<void>;
@@ -33,6 +34,7 @@ export class MessageProcessor {
     private readonly deadLetters: DeadLetterQueue,
     private readonly options: MessageProcessorOptions,
     private readonly logger: LoggerService,
+    private readonly metrics?: ConsumerMetrics,
   ) {}
 
   /** Never rejects. */
@@ -51,11 +53,12 @@ export class MessageProcessor {
   handBack(message: JsMsg): void {
     if (this.handedBack.has(message)) return;
     this.handedBack.add(message);
-    this.send(message, 'nak', () => message.nak());
+    if (this.send(message, 'nak', () => message.nak())) this.count(message, 'nak');
   }
 
   private async settle(message: JsMsg): Promise<void> {
     const deliveries = message.info.deliveryCount;
+    this.metrics?.received(message.info.consumer, deliveries);
     if (isBeyondMaxDeliver(deliveries, this.options)) {
       return this.deadLetter(message, `no outcome after ${this.options.maxDeliver} deliveries`);
     }
@@ -74,7 +77,7 @@ export class MessageProcessor {
       delayMs: outcome.delayMs,
       error: describeError(result.error),
     });
-    this.send(message, 'nak', () => message.nak(outcome.delayMs));
+    if (this.send(message, 'nak', () => message.nak(outcome.delayMs))) this.count(message, 'nak');
   }
 
   private async run(message: JsMsg, payload: unknown): Promise<HandlerResult> {
@@ -97,6 +100,7 @@ export class MessageProcessor {
   private async ack(message: JsMsg): Promise<void> {
     try {
       await message.ackAck();
+      this.count(message, 'ack');
     } catch (error) {
       this.logger.warn({
         ...facts(message),
@@ -118,11 +122,16 @@ export class MessageProcessor {
         delayMs,
         error: describeError(error),
       });
-      this.send(message, 'nak', () => message.nak(delayMs));
+      if (this.send(message, 'nak', () => message.nak(delayMs))) this.count(message, 'nak');
       return;
     }
     this.logger.warn({ ...facts(message), msg: 'Dead-lettered message', reason });
+    this.count(message, 'dead_letter');
     this.send(message, 'term', () => message.term(headerSafe(reason, 256)));
+  }
+
+  private count(message: JsMsg, outcome: MessageOutcome): void {
+    this.metrics?.settled(message.info.consumer, outcome);
   }
 
   /** Acks of this kind are fire-and-forget publishes that throw only when the connection is closed. */

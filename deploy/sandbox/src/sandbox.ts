@@ -518,8 +518,9 @@ jetstream {
             '--leader-elect=false',
             // Dynamic PersistentVolumes (hostPath under /tmp/hostpath_pv) for the default StorageClass.
             '--enable-hostpath-provisioner=true',
-            // KWOK renews the fake nodes' leases; on two busy cores a renewal can be late. A node marked
-            // NotReady would mark its pods NotReady for good (KWOK only readies Pending pods), so allow more.
+            // KWOK renews the fake nodes' Leases (--node-lease-duration-seconds); on two busy cores a renewal can be
+            // late. A node marked NotReady would mark its pods NotReady for good (KWOK only readies Pending pods), so
+            // allow more than the default 50 s.
             '--node-monitor-grace-period=5m',
             '--kube-api-qps=200',
             '--kube-api-burst=400',
@@ -551,6 +552,9 @@ jetstream {
             '--cidr=10.244.0.0/16',
             '--node-ip=10.0.0.1',
             `--server-address=127.0.0.1:${ports.kwok}`,
+            // A Lease per node, renewed as a kubelet renews it: its heartbeat stage writes the node's status only every
+            // 10 to 20 minutes, past the node lifecycle controller's grace period without one.
+            '--node-lease-duration-seconds=40',
             ...toolchain.kwokStages.map((stage) => `--config=${stage}`),
           ],
         };

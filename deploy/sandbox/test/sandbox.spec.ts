@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect, NatsConnection, RetentionPolicy, StorageType } from 'nats';
 import { Sandbox } from '../src/sandbox';
+import { eventually } from '../src/testing/eventually';
 import { testSandbox } from '../src/testing/test-sandbox';
 
 // These wait on a real cluster: pods scheduled, namespaces finalized.
@@ -54,6 +55,31 @@ describe(Sandbox.name, () => {
       expect(p.status.phase).toBe('Running');
       expect(p.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
     }
+  });
+
+  it("renews each KWOK node's Lease, as a kubelet does, so no node is taken for gone and its pods marked not ready", async () => {
+    // Without Leases the node lifecycle controller saw only KWOK's status heartbeats, 10 to 20 minutes apart: past its
+    // grace period it marked every node NotReady and their pods Ready=False, which KWOK never sets back (a chaos run
+    // lost a store to it). Renewed Leases keep the nodes healthy however seldom their status is written.
+    const nodes = (await kubectl(['get', 'nodes', '-o', 'name']))
+      .trim()
+      .split('\n')
+      .map((n) => n.replace('node/', ''));
+    const renewals = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          nodes.map(async (node) => [
+            node,
+            await kubectl(['get', 'lease', node, '-n', 'kube-node-lease', '-o', 'jsonpath={.spec.renewTime}']),
+          ]),
+        ),
+      ) as Record<string, string>;
+    await eventually(async () => expect(Object.values(await renewals()).every(Boolean)).toBe(true), 60_000);
+    const first = await renewals();
+    await eventually(async () => {
+      const now = await renewals();
+      expect(nodes.filter((node) => now[node] === first[node])).toEqual([]);
+    }, 90_000);
   });
 
   it('rejects a pod that would exceed the namespace ResourceQuota', async () => {

@@ -391,11 +391,20 @@ describe('platform chart', () => {
       }
       // Deployments only warn under Pod Security; the same pod templates as bare Pods are enforced.
       const pods = podsFor(podTemplates(objects));
-      const input = [rendered, ...pods.map((pod) => JSON.stringify(pod))].join('\n---\n');
+      // The Roles for Events on Stores live in `default` (where the API server keeps Events about cluster-scoped
+      // objects); kubectl applies objects of one namespace at a time.
+      const documents = rendered.split(/^---$/m).filter((doc) => /^kind: /m.test(doc));
+      const inDefault = documents.filter((doc) => /^ {2}namespace: default$/m.test(doc));
+      const rest = documents.filter((doc) => !inDefault.includes(doc));
+      const input = [...rest, ...pods.map((pod) => JSON.stringify(pod))].join('\n---\n');
+      const dryRun = ['apply', '--server-side', '--dry-run=server', '-f', '-'];
 
-      const applied = await kubectl(['apply', '--server-side', '--dry-run=server', '-n', ns, '-f', '-'], input);
+      const applied = await kubectl([...dryRun, '-n', ns], input);
+      const appliedInDefault = await kubectl([...dryRun, '-n', 'default'], inDefault.join('\n---\n'));
 
-      expect(applied.match(/serverside-applied \(server dry run\)/g)).toHaveLength(objects.length + pods.length);
+      expect(documents).toHaveLength(objects.length);
+      expect(applied.match(/serverside-applied \(server dry run\)/g)).toHaveLength(rest.length + pods.length);
+      expect(appliedInDefault.match(/serverside-applied \(server dry run\)/g)).toHaveLength(4);
       expect(pods).toHaveLength(5);
     });
   });
@@ -416,6 +425,10 @@ describe('platform chart', () => {
         'Role/urumi-cleanup-leader-election',
         'RoleBinding/urumi-provisioner-leader-election',
         'RoleBinding/urumi-cleanup-leader-election',
+        'Role/urumi-provisioner-store-events',
+        'Role/urumi-cleanup-store-events',
+        'RoleBinding/urumi-provisioner-store-events',
+        'RoleBinding/urumi-cleanup-store-events',
       ]),
     );
     const rules = rbac.flatMap((o) => ((o as unknown as { rules?: V1PolicyRule[] }).rules ?? []) as V1PolicyRule[]);
@@ -450,6 +463,14 @@ describe('platform chart', () => {
     }
     const leaseRules = rules.filter((rule) => rule.resources?.includes('leases'));
     expect(leaseRules).toHaveLength(4);
+    // Events only in `default` (where Events about cluster-scoped Stores live), created and nothing else.
+    const eventRoles = rbac.filter((o) => o.kind === 'Role' && o.metadata?.name?.endsWith('-store-events'));
+    expect(eventRoles.map((o) => o.metadata?.namespace)).toEqual(['default', 'default']);
+    const eventRules = rules.filter((rule) => rule.resources?.includes('events'));
+    expect(eventRules).toEqual([
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ]);
   });
 
   it('has the roles RBAC.md describes, rule for rule, and no RBAC objects or ServiceAccounts in them', async () => {
@@ -481,6 +502,8 @@ describe('platform chart', () => {
       ['ClusterRole', 'urumi-cleanup'],
       ['Role', 'urumi-provisioner-leader-election'],
       ['Role', 'urumi-cleanup-leader-election'],
+      ['Role', 'urumi-provisioner-store-events'],
+      ['Role', 'urumi-cleanup-store-events'],
     ] as const) {
       const rules = find<{ rules: V1PolicyRule[] }>(rbac, kind, role).rules;
       expect([role, rules]).toEqual([role, documented(role)]);
@@ -519,6 +542,11 @@ describe('platform chart', () => {
     expect(ownLease).toContain(
       "{'system:serviceaccount:shop-system:urumi-provisioner': 'shop-provisioner', 'system:serviceaccount:shop-system:urumi-cleanup': 'shop-cleanup'}[request.userInfo.username]",
     );
+    // And Events about Stores, created in `default`.
+    const storeEvent = policy[0]!.spec.variables?.find((v) => v.name === 'isStoreEvent')?.expression;
+    expect(storeEvent).toContain("request.namespace == 'default'");
+    expect(storeEvent).toContain("request.operation == 'CREATE'");
+    expect(storeEvent).toContain("object.involvedObject.kind == 'Store'");
     expect(policy[1]!.spec).toEqual({ policyName: 'shop-operators', validationActions: ['Deny'] });
   });
 
@@ -628,7 +656,14 @@ describe('platform chart', () => {
     const natsPasswords = async () =>
       (JSON.parse(await kubectl(['get', 'secret', `${release}-nats-auth`, '-n', ns, '-o', 'json'])) as V1Secret).data;
     const generated = await natsPasswords();
-    expect(Object.keys(generated ?? {}).sort()).toEqual(['admin', 'cleanup', 'gateway', 'provisioner', 'quota']);
+    expect(Object.keys(generated ?? {}).sort()).toEqual([
+      'admin',
+      'cleanup',
+      'gateway',
+      'provisioner',
+      'quota',
+      'subscriber',
+    ]);
 
     await helm([
       'upgrade',

@@ -73,8 +73,15 @@ describe("the platform chart's NATS", () => {
     afterAll(() => cluster?.down());
 
     it('has a password for every service and for admin, and renders no cluster block', () => {
-      expect(Object.keys(rendered.passwords).sort()).toEqual(['admin', 'cleanup', 'gateway', 'provisioner', 'quota']);
-      expect(new Set(Object.values(rendered.passwords)).size).toBe(5);
+      expect(Object.keys(rendered.passwords).sort()).toEqual([
+        'admin',
+        'cleanup',
+        'gateway',
+        'provisioner',
+        'quota',
+        'subscriber',
+      ]);
+      expect(new Set(Object.values(rendered.passwords)).size).toBe(6);
       expect(rendered.config).not.toMatch(/cluster \{/);
     });
 

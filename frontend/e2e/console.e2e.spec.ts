@@ -212,6 +212,36 @@ describe('console end to end', () => {
     await screenshot('audit-trail');
   });
 
+  it("shows an admin the platform page: the stores by step, and a failed store's reason", async () => {
+    // A namespace the platform did not make: the store that wants it fails, and says why.
+    const taken = `${storeName}-taken`;
+    const alice = { Authorization: `Bearer ${users.find((u) => u.name === 'alice-e2e')!.token}` };
+    await testSandbox().kubectl(['create', 'namespace', `store-${taken}`]);
+    let id = '';
+    try {
+      const created = await fetch(`${gatewayUrl}/api/v1/stores`, {
+        method: 'POST',
+        headers: { ...alice, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: taken, engine: 'woocommerce' }),
+      });
+      expect(created.status).toBe(202);
+      ({ id } = (await created.json()) as { id: string });
+
+      await page.getByRole('link', { name: 'Platform' }).click();
+      await page.getByRole('heading', { name: 'Platform', level: 1 }).waitFor();
+      // The page asks again every 10 seconds: the failure shows without a reload.
+      const failure = page.locator(`table.failures tr[data-store="${taken}"]`);
+      await failure.waitFor({ timeout: STEP_TIMEOUT_MS });
+      expect(await failure.textContent()).toContain('NamespaceNotOwned');
+      expect(Number(await page.locator('[data-step="failed"] dd').textContent())).toBeGreaterThanOrEqual(1);
+      expect(await page.locator('[data-consumer="gateway-store-all"] dd').textContent()).toMatch(/\d+ pending/);
+      await screenshot('platform');
+    } finally {
+      if (id) await fetch(`${gatewayUrl}/api/v1/stores/${id}`, { method: 'DELETE', headers: alice });
+      await testSandbox().kubectl(['delete', 'namespace', `store-${taken}`, '--wait=false']);
+    }
+  });
+
   it('logged no errors in the browser', () => {
     expect(pageErrors).toEqual([]);
   });

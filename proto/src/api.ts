@@ -92,3 +92,51 @@ export type LiveMessage =
   | { readonly type: 'snapshot'; readonly stores: readonly StoreView[] }
   | { readonly type: 'store'; readonly store: StoreView }
   | { readonly type: 'deleted'; readonly id: string };
+
+/** A store that failed or was refused, for the platform page's recent failures. */
+export interface FailureView {
+  readonly id: string;
+  readonly name: string;
+  readonly engine: EngineName;
+  readonly owner: string;
+  /** `failed` or `rejected`. */
+  readonly step: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly at: string;
+}
+
+/** Stores one stage of the platform has yet to act on: queued for quota, provisioning, or being torn down. */
+export interface StageView {
+  readonly stage: 'quota' | 'provisioner' | 'cleanup';
+  readonly stores: number;
+  /** How long the oldest of them has waited (0 when none). */
+  readonly oldestSeconds: number;
+}
+
+/** A durable JetStream consumer's lag, as the server counts it. */
+export interface ConsumerLagView {
+  readonly stream: string;
+  readonly consumer: string;
+  /** Messages not delivered yet. */
+  readonly pending: number;
+  /** Delivered, not acknowledged yet. */
+  readonly ackPending: number;
+  readonly redelivered: number;
+}
+
+/**
+ * The platform at a glance (GET /api/v1/platform, admins): the fleet from the gateway's read model, and the event
+ * bus as NATS reports it to the gateway (its own consumer's lag, the dead letters); null where NATS did not answer.
+ */
+export interface PlatformView {
+  /** Stores by step, every step a store in the read model may be in listed (0 when none; deleted stores are gone). */
+  readonly stores: Readonly<Record<string, number>>;
+  /** Ready stores with a Degraded condition. */
+  readonly degraded: number;
+  readonly stages: readonly StageView[];
+  /** The newest failures and refusals first, at most 10. */
+  readonly recentFailures: readonly FailureView[];
+  readonly consumers: readonly ConsumerLagView[] | null;
+  readonly deadLetters: number | null;
+}

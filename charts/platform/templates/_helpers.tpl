@@ -97,9 +97,14 @@ cleanup:
   deny: [store.status.approved, store.status.rejected]
 {{- end -}}
 
-{{- /* The NATS users: one per service (platform.natsGrants), and admin (everything: backups, `npm run dlq`) for people. */ -}}
+{{- /*
+The NATS users: one per service (platform.natsGrants), subscriber (other services reading the store events, when
+nats.subscriber.enabled) and admin (everything: backups, `npm run dlq`) for people.
+*/ -}}
 {{- define "platform.natsUsers" -}}
-{{ append (include "platform.natsGrants" . | fromYaml | keys | sortAlpha) "admin" | toJson }}
+{{- $users := include "platform.natsGrants" . | fromYaml | keys | sortAlpha -}}
+{{- if .Values.nats.subscriber.enabled }}{{ $users = append $users "subscriber" }}{{ end -}}
+{{ append $users "admin" | toJson }}
 {{- end -}}
 
 {{- define "platform.natsUrl" -}}
@@ -366,6 +371,27 @@ authorization {
           {{- with $grant.deny }}
           deny: [{{ range $i, $subject := . }}{{ if $i }}, {{ end }}{{ $subject | quote }}{{ end }}]
           {{- end }}
+        }
+        subscribe: { allow: ["_INBOX.>"] }
+      }
+    }
+    {{- end }}
+    {{- if $v.subscriber.enabled }}
+    # Other services building on the store events (proto/EVENTS.md): read-only. Each of its durable consumers on
+    # STORES, filtered to store.status.> (the filter is part of the create request's subject), read and acknowledged;
+    # no publish, no other consumer, stream or bucket.
+    {
+      user: subscriber
+      password: $NATS_PASSWORD_SUBSCRIBER
+      permissions: {
+        publish: {
+          allow: [
+            "$JS.API.INFO", "$JS.API.STREAM.INFO.STORES",
+            {{- range $durable := $v.subscriber.consumers }}
+            "$JS.API.CONSUMER.CREATE.STORES.{{ $durable }}.store.status.>", "$JS.API.CONSUMER.INFO.STORES.{{ $durable }}",
+            "$JS.API.CONSUMER.MSG.NEXT.STORES.{{ $durable }}", "$JS.ACK.STORES.{{ $durable }}.>",
+            {{- end }}
+          ]
         }
         subscribe: { allow: ["_INBOX.>"] }
       }

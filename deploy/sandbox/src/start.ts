@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { passwordOf } from './chart-nats';
 import { log } from './log';
 import { defaultStateDir } from './paths';
 import { Platform, PLATFORM_NAMESPACE } from './platform';
@@ -38,11 +39,14 @@ async function main(): Promise<void> {
   });
   started.prometheus = prometheus;
   const admin = users.find((u) => u.role === 'admin');
-  // The admin password goes to a file only this user may read, not to the terminal.
-  const natsEnvFile = join(sandbox.stateDir, 'platform-nats.env');
-  await writeFile(natsEnvFile, `NATS_URL=${nats.url}\nNATS_USER=${nats.user}\nNATS_PASSWORD=${nats.password}\n`, {
-    mode: 0o600,
-  });
+  // NATS passwords go to files only this user may read, not to the terminal: admin's, and the read-only subscriber's.
+  const envFile = async (name: string, user: string, password: string) => {
+    const file = join(sandbox.stateDir, name);
+    await writeFile(file, `NATS_URL=${nats.url}\nNATS_USER=${user}\nNATS_PASSWORD=${password}\n`, { mode: 0o600 });
+    return relative(process.cwd(), file);
+  };
+  const natsEnvFile = await envFile('platform-nats.env', nats.user, nats.password);
+  const subscriberEnvFile = await envFile('platform-subscriber.env', 'subscriber', passwordOf(nats, 'subscriber'));
   console.log(`
 Urumi is running.
   Console        ${gatewayUrl}/
@@ -53,7 +57,9 @@ Urumi is running.
                  source, import charts/platform/monitoring/dashboard.json, pick namespace ${PLATFORM_NAMESPACE})
   Kubernetes     ${versions.kubernetes}   export KUBECONFIG=${sandbox.kubeconfig}
   NATS           ${nats.url}   (the chart's nats.conf: each service signs in as its own user)
-  NATS as admin  set -a; . ${relative(process.cwd(), natsEnvFile)}; set +a   then e.g. npm run dlq -- list
+  NATS as admin  set -a; . ${natsEnvFile}; set +a   then e.g. npm run dlq -- list
+  Store events   set -a; . ${subscriberEnvFile}; set +a
+                 npx tsx --tsconfig tsconfig.base.json examples/store-subscriber/subscriber.ts   (proto/EVENTS.md)
   Sign in as admin with this token (tenants alice and bob are in ${sandbox.stateDir}/tokens.json):
     ${admin?.token}
   Try:  curl -H "Authorization: Bearer ${admin?.token}" ${gatewayUrl}/api/v1/stores

@@ -164,6 +164,56 @@ describe('platform metrics, scraped by Prometheus', () => {
     expect(await value('max(urumi_store_provisioning_oldest_age_seconds)')).toBe(0);
   });
 
+  it('tells each Store its story in Kubernetes Events, as kubectl describe shows it', async () => {
+    /** The reasons in the Events section of `kubectl describe store`, top to bottom, with their types. */
+    const described = async (store: string) => {
+      const out = await sandbox.kubectl(['describe', 'store', name(store)]);
+      const events = out.split('\nEvents:\n')[1] ?? '';
+      return [...events.matchAll(/^\s+(Normal|Warning)\s+(\S+)\s+\S+\s+urumi\.dev\/([a-z]+)/gm)].map(
+        ([, type, reason, from]) => `${type} ${reason} (${from})`,
+      );
+    };
+    await eventually(async () =>
+      expect(await described('second')).toEqual([
+        'Normal Approved (provisioner)',
+        'Normal NamespaceReady (provisioner)',
+        'Normal SecretsReady (provisioner)',
+        'Normal WorkloadInstalled (provisioner)',
+        'Normal StoreReady (provisioner)',
+      ]),
+    );
+    expect(await described('taken')).toEqual([
+      'Normal Approved (provisioner)',
+      'Warning NamespaceNotOwned (provisioner)',
+    ]);
+    // The deleted store is gone, its Events not: found by its name, the last two cleanup's.
+    const events = JSON.parse(
+      await sandbox.kubectl([
+        'get',
+        'events',
+        '-n',
+        'default',
+        '--field-selector',
+        `involvedObject.kind=Store,involvedObject.name=${name('first')}`,
+        '-o',
+        'json',
+      ]),
+    ) as { items: { reason: string; eventTime: string; reportingComponent: string; message: string }[] };
+    const story = events.items
+      .sort((a, b) => a.eventTime.localeCompare(b.eventTime))
+      .map((e) => `${e.reason} (${e.reportingComponent})`);
+    expect(story.slice(-2)).toEqual(['Deleting (urumi.dev/cleanup)', 'Deleted (urumi.dev/cleanup)']);
+    expect(story).toContain('StoreReady (urumi.dev/provisioner)');
+    // No credential in any Event the platform wrote.
+    const secret = JSON.parse(
+      await sandbox.kubectl(['get', 'secret', 'store-credentials', '-n', `store-${name('second')}`, '-o', 'json']),
+    ) as { data: Record<string, string> };
+    const all = await sandbox.kubectl(['get', 'events', '-n', 'default', '-o', 'json']);
+    const values = Object.values(secret.data).map((value) => Buffer.from(value, 'base64').toString('utf8'));
+    expect(values.length).toBeGreaterThan(0);
+    expect(values.filter((value) => all.includes(value))).toEqual([]);
+  });
+
   it('shows the work queues, the consumers and the leaders', async () => {
     expect(await value('sum(urumi_leader_election_is_leader)')).toBe(2);
     const reconciles = await prometheus.query('sum by (queue) (urumi_reconcile_duration_seconds_count)');

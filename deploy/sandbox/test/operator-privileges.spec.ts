@@ -118,6 +118,13 @@ describe('operator privileges (templates/rbac.yaml and templates/admission-polic
       ['cleanup', ['update', 'leases/urumi-provisioner', '-n', PLATFORM_NAMESPACE]],
       ['cleanup', ['get', 'leases/urumi-cleanup', '-n', 'kube-node-lease']],
       ['cleanup', ['watch', 'leases', '-n', PLATFORM_NAMESPACE]],
+      // Events: created in `default` only, never read, changed or deleted.
+      ['provisioner', ['create', 'events', '-n', PLATFORM_NAMESPACE]],
+      ['provisioner', ['create', 'events', '-n', 'kube-system']],
+      ['provisioner', ['list', 'events', '-n', 'default']],
+      ['provisioner', ['patch', 'events', '-n', 'default']],
+      ['cleanup', ['delete', 'events', '-n', 'default']],
+      ['cleanup', ['get', 'events', '-n', 'default']],
     ])('urumi-%s may not %j', async (operator, args) => {
       expect(await can(operator, ...args)).toBe('no');
     });
@@ -144,6 +151,13 @@ describe('operator privileges (templates/rbac.yaml and templates/admission-polic
       ['provisioner', ['create', 'leases', '-n', PLATFORM_NAMESPACE]],
       ['cleanup', ['create', 'leases', '-n', PLATFORM_NAMESPACE]],
     ])('urumi-%s may %j: its own leader-election Lease', async (operator, args) => {
+      expect(await can(operator, ...args)).toBe('yes');
+    });
+
+    it.each<[Operator, string[]]>([
+      ['provisioner', ['create', 'events', '-n', 'default']],
+      ['cleanup', ['create', 'events', '-n', 'default']],
+    ])('urumi-%s may %j: Events about Stores (the policy narrows it)', async (operator, args) => {
       expect(await can(operator, ...args)).toBe('yes');
     });
   });
@@ -186,6 +200,34 @@ describe('operator privileges (templates/rbac.yaml and templates/admission-polic
       expect(
         await refusal('provisioner', ['create', '-n', 'kube-system', '--dry-run=server', '-f', '-'], lease('x')),
       ).toMatch(/forbidden/);
+    });
+
+    it('takes an Event in default only about a Store', async () => {
+      const event = (kind: string, apiVersion: string) =>
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { generateName: 'probe.', namespace: 'default' },
+          involvedObject: { apiVersion, kind, name: `probe-${suffix}` },
+          reason: 'Probe',
+          message: 'a dry run',
+          type: 'Normal',
+          // Microseconds, as the API server reads an eventTime.
+          eventTime: new Date().toISOString().replace('Z', '000Z'),
+          action: 'Probe',
+          reportingComponent: 'urumi.dev/provisioner',
+          reportingInstance: 'operator-privileges',
+        });
+      for (const operator of ['provisioner', 'cleanup'] as const) {
+        const create = ['create', '-n', 'default', '--dry-run=server', '-o', 'name', '-f', '-'];
+        expect(await as(operator, create, event('Store', 'urumi.dev/v1'))).toMatch(/^event\/probe\./);
+        for (const [kind, apiVersion] of [
+          ['Node', 'v1'],
+          ['Store', 'example.com/v1'],
+        ] as const) {
+          expect(await refusal(operator, create, event(kind, apiVersion))).toMatch(POLICY_REFUSAL);
+        }
+      }
     });
 
     it('refuses to label a namespace into the platform', async () => {

@@ -27,5 +27,11 @@ export const routes: Routes = [
     canActivate: [signedIn, adminOnly],
     loadComponent: () => import('./audit/audit.page').then((m) => m.AuditPage),
   },
+  {
+    path: 'platform',
+    title: 'Platform · Urumi',
+    canActivate: [signedIn, adminOnly],
+    loadComponent: () => import('./platform/platform.page').then((m) => m.PlatformPage),
+  },
   { path: '**', redirectTo: 'stores' },
 ];

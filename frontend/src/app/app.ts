@@ -18,6 +18,7 @@ import { StoreState } from './core/store-state';
           <a routerLink="/stores" routerLinkActive="active" ariaCurrentWhenActive="page">Stores</a>
           @if (session.isAdmin()) {
             <a routerLink="/audit" routerLinkActive="active" ariaCurrentWhenActive="page">Audit trail</a>
+            <a routerLink="/platform" routerLinkActive="active" ariaCurrentWhenActive="page">Platform</a>
           }
         </nav>
         <span class="live" [attr.data-state]="live.state()" role="status" aria-live="polite">

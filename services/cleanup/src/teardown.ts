@@ -19,6 +19,7 @@ import {
   storeConditions,
   storeIdentity,
   storeInformer,
+  StoreRecorder,
   updateStoreStatus,
   withCondition,
   WorkQueue,
@@ -63,6 +64,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
     @Inject(Leadership) private readonly leadership: Leadership,
     @Inject(TeardownMetrics) private readonly metrics: TeardownMetrics,
+    @Inject(StoreRecorder) private readonly recorder: StoreRecorder,
   ) {
     this.stores = storeInformer(
       kube,
@@ -157,6 +159,11 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
           new Date(),
         ),
       });
+      void this.recorder.record(store, {
+        type: 'Normal',
+        reason: 'Deleting',
+        message: `uninstalling the engine chart and deleting namespace ${namespace}`,
+      });
     }
 
     const existing = ownedBy(store, await this.readNamespace(namespace));
@@ -173,19 +180,17 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
         // Not a failed action but a wait that lasts: say why on the Store, and keep looking, less often.
         const holdUps = (existing.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.message);
         const holdUp = holdUps.length ? holdUps.join('; ') : 'no reason reported';
+        const stuck = { reason: 'NamespaceStuck', message: `namespace ${namespace} is still terminating: ${holdUp}` };
+        const reported = store.status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
         this.ensureLeading();
         await updateStoreStatus(this.kube, store, {
           conditions: withCondition(
             store.status?.conditions,
-            {
-              type: 'Degraded',
-              status: 'True',
-              reason: 'NamespaceStuck',
-              message: `namespace ${namespace} is still terminating: ${holdUp}`,
-            },
+            { type: 'Degraded', status: 'True', ...stuck },
             new Date(),
           ),
         });
+        if (reported?.reason !== stuck.reason) void this.recorder.record(store, { type: 'Warning', ...stuck });
         return { requeueAfterMs: STUCK_POLL_MS };
       }
       return { requeueAfterMs: NAMESPACE_POLL_MS };
@@ -212,6 +217,11 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
       PatchStrategy.MergePatch,
     );
     this.logger.log({ msg: 'Store deleted', store: name, storeId: store.spec.storeId });
+    void this.recorder.record(store, {
+      type: 'Normal',
+      reason: 'Deleted',
+      message: `namespace ${namespace} and everything in it are gone; the Store is released`,
+    });
     const deletedAt = store.metadata.deletionTimestamp;
     this.metrics.deleted(store.spec.engine, deletedAt ? new Date(deletedAt) : undefined, new Date());
   }
@@ -251,6 +261,7 @@ export class Teardown implements OnApplicationBootstrap, OnApplicationShutdown, 
     this.logger.warn({ msg: 'Teardown failed, will retry', store: name, reason, error: message });
     const store = this.stores.get(name);
     if (!store || !this.leadership.isLeading) return;
+    void this.recorder.record(store, { type: 'Warning', reason, message });
     try {
       await updateStoreStatus(this.kube, store, {
         conditions: withCondition(

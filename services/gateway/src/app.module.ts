@@ -14,6 +14,7 @@ import { describeError } from './http/http-exception.filter';
 import { IdempotencyModule } from './idempotency';
 import { LiveConfig, liveConfigFromEnv } from './live/live.config';
 import { LiveModule } from './live/live.module';
+import { PlatformModule } from './platform/platform.module';
 import { ReadModelModule } from './read-model/read-model.module';
 import { ReadModel } from './read-model/read-model.service';
 import { StoresModule } from './stores/stores.module';
@@ -61,6 +62,7 @@ export class AppModule {
         StoresModule,
         EnginesModule.forRoot(config.engines ?? enginesConfigFromEnv(process.env)),
         AuditModule,
+        PlatformModule,
         LiveModule.forRoot(config.live ?? liveConfigFromEnv(process.env)),
         // Last: it answers only what no API route took.
         ConsoleModule.forRoot(config.console ?? consoleConfigFromEnv(process.env)),

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { streams } from '@urumi/contracts';
-import { Helm, KubeClients, LEADER_ELECTION, Leadership } from '@urumi/kube';
+import { Helm, KubeClients, LEADER_ELECTION, Leadership, StoreRecorder } from '@urumi/kube';
 import {
   defineStream,
   KeyValueBuckets,
@@ -52,6 +52,7 @@ export class AppModule {
           useFactory: (buckets: KeyValueBuckets) => StoreLifecycle.open(buckets, config.lifecycleBucket),
         },
         StoreEventPublisher,
+        StoreRecorder.provider('provisioner', 'Provision'),
         StoreCreator,
         StoreReconciler,
       ],

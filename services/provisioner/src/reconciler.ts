@@ -20,6 +20,7 @@ import {
   storeIdentity,
   storeInformer,
   storeNameOf,
+  StoreRecorder,
   storeUrl,
   updateStoreStatus,
   withCondition,
@@ -36,6 +37,7 @@ import { EngineChart } from './engines';
 import { healthChange, isDegraded, problemOf, withHealth } from './health';
 import { ProvisioningMetrics } from './metrics';
 import { readinessOf, Workloads } from './readiness';
+import { notesOf } from './story';
 import { ENGINE_CHARTS } from './tokens';
 
 export const FIELD_MANAGER = 'urumi-provisioner';
@@ -95,6 +97,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     @Inject(StoreEventPublisher) private readonly events: StoreEventPublisher,
     @Inject(Leadership) private readonly leadership: Leadership,
     @Inject(ProvisioningMetrics) private readonly metrics: ProvisioningMetrics,
+    @Inject(StoreRecorder) private readonly recorder: StoreRecorder,
   ) {
     const enqueueStore = (store: Store, deleted: boolean) => {
       if (deleted) {
@@ -523,6 +526,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     if (stored !== written) {
       this.logger.debug({ msg: 'Wrote Store status', store: written.metadata.name, phase: stored.status?.phase });
       this.countRecorded(written, stored);
+      void this.recorder.record(stored, ...notesOf(written, stored));
     }
     return stored;
   }

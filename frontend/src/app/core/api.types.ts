@@ -7,6 +7,7 @@ export type {
   ConditionView,
   LiveMessage,
   Me,
+  PlatformView,
   StepView,
   StoreList,
   StoreView,

@@ -3,7 +3,7 @@ import { inject, Injectable } from '@angular/core';
 import type { EngineName } from '@urumi/contracts';
 import { firstValueFrom } from 'rxjs';
 import { HANDLES_UNAUTHORIZED } from './api.interceptor';
-import { AuditPage, Me, StoreList, StoreView } from './api.types';
+import { AuditPage, Me, PlatformView, StoreList, StoreView } from './api.types';
 
 const API = '/api/v1';
 
@@ -39,6 +39,11 @@ export class StoresApi {
     let params = new HttpParams().set('limit', limit);
     if (before !== undefined) params = params.set('before', before);
     return firstValueFrom(this.http.get<AuditPage>(`${API}/audit`, { params }));
+  }
+
+  /** The platform page's figures (admins). */
+  platform(): Promise<PlatformView> {
+    return firstValueFrom(this.http.get<PlatformView>(`${API}/platform`));
   }
 
   /** Whom a token belongs to, before it is kept; rejects with the 401 ApiError for a bad token. */

@@ -27,6 +27,8 @@ export type {
   StoreStatus,
 } from './store';
 export { storeConditions, storeIdentity, storeUrl } from './store-events';
+export { STORE_EVENTS_NAMESPACE, StoreRecorder } from './store-recorder';
+export type { StoreNote } from './store-recorder';
 export { WorkQueue, WorkQueueMetrics } from './work-queue';
 export type { ReconcileResult, WorkQueueOptions } from './work-queue';
 export { createStore, deleteStore, readStore, storeInformer, updateStoreStatus } from './store-api';

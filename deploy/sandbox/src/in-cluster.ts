@@ -192,25 +192,31 @@ async function adoptProcessModeObjects(sandbox: Sandbox, release: string, namesp
     '--show-only',
     'templates/admission-policy.yaml',
   ]);
-  type Live = { kind: string; metadata: { name: string; annotations?: Record<string, string> } };
-  const text = await sandbox.kubectl(['get', '-n', namespace, '-f', '-', '-o', 'json', '--ignore-not-found'], rendered);
+  type Live = { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> } };
+  // Each object in its own namespace (the Roles for Events on Stores are in `default`), so no -n.
+  const text = await sandbox.kubectl(['get', '-f', '-', '-o', 'json', '--ignore-not-found'], rendered);
   // Nothing found prints nothing; one object prints itself, several a List.
   const live = text.trim() ? (JSON.parse(text) as Live & { items?: Live[] }) : undefined;
-  const existing = (live ? (live.items ?? [live]) : [])
-    .filter((item) => item.metadata.annotations?.['meta.helm.sh/release-name'] !== release)
-    .map((item) => `${item.kind}/${item.metadata.name}`);
+  const existing = (live ? (live.items ?? [live]) : []).filter(
+    (item) => item.metadata.annotations?.['meta.helm.sh/release-name'] !== release,
+  );
   if (!existing.length) return;
   const owned = `meta.helm.sh/release-name=${release}`;
-  await sandbox.kubectl([
-    'annotate',
-    '-n',
-    namespace,
-    '--overwrite',
-    ...existing,
-    owned,
-    `meta.helm.sh/release-namespace=${namespace}`,
-  ]);
-  await sandbox.kubectl(['label', '-n', namespace, '--overwrite', ...existing, 'app.kubernetes.io/managed-by=Helm']);
+  for (const where of new Set(existing.map((item) => item.metadata.namespace ?? namespace))) {
+    const here = existing
+      .filter((item) => (item.metadata.namespace ?? namespace) === where)
+      .map((item) => `${item.kind}/${item.metadata.name}`);
+    await sandbox.kubectl([
+      'annotate',
+      '-n',
+      where,
+      '--overwrite',
+      ...here,
+      owned,
+      `meta.helm.sh/release-namespace=${namespace}`,
+    ]);
+    await sandbox.kubectl(['label', '-n', where, '--overwrite', ...here, 'app.kubernetes.io/managed-by=Helm']);
+  }
   log.step(`  the release adopts ${existing.length} objects \`npm start\` applied`);
 }
 

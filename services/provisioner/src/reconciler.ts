@@ -37,7 +37,7 @@ import { EngineChart } from './engines';
 import { healthChange, isDegraded, problemOf, withHealth } from './health';
 import { ProvisioningMetrics } from './metrics';
 import { readinessOf, Workloads } from './readiness';
-import { notesOf } from './story';
+import { newlyRecorded, notesOf } from './story';
 import { ENGINE_CHARTS } from './tokens';
 
 export const FIELD_MANAGER = 'urumi-provisioner';
@@ -536,18 +536,14 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
    * (repeated on a stale cache, whose write the API server refuses as a conflict) reached it.
    */
   private countRecorded(before: Store, after: Store): void {
-    const known = new Set((before.status?.history ?? []).map((entry) => entry.step));
-    const history = after.status?.history ?? [];
     const { engine } = after.spec;
-    history.forEach((entry, index) => {
-      if (known.has(entry.step)) return;
+    for (const { entry, previous } of newlyRecorded(before, after)) {
       const at = new Date(entry.at);
-      const previous = history[index - 1];
       this.metrics.stepReached(entry.step, previous && new Date(previous.at), at);
       if (entry.step === stepSlug(Step.FAILED)) this.metrics.failed(engine, entry.reason ?? 'Unknown');
       const created = after.metadata.creationTimestamp;
       if (entry.step === stepSlug(Step.READY)) this.metrics.ready(engine, created && new Date(created), at);
-    });
+    }
   }
 
   /** helm upgrade --install; a release an earlier crash left locked is rolled back or removed first. */

@@ -1,5 +1,5 @@
 import { DatePipe } from '@angular/common';
-import { ChangeDetectionStrategy, Component, DestroyRef, inject, OnInit, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, DestroyRef, inject, OnInit, signal } from '@angular/core';
 import type { PlatformView } from '../core/api.types';
 import { ApiError } from '../core/api-error';
 import { StoresApi } from '../core/stores-api';
@@ -125,7 +125,9 @@ export class PlatformPage implements OnInit {
 
   protected readonly view = signal<PlatformView | null>(null);
   protected readonly error = signal<string | null>(null);
-  protected readonly counts = signal<readonly { step: string; label: string; count: number }[]>([]);
+  protected readonly counts = computed(() =>
+    Object.entries(this.view()?.stores ?? {}).map(([step, count]) => ({ step, label: labelOf(step), count })),
+  );
 
   ngOnInit(): void {
     void this.load();
@@ -139,9 +141,7 @@ export class PlatformPage implements OnInit {
 
   protected async load(): Promise<void> {
     try {
-      const view = await this.api.platform();
-      this.view.set(view);
-      this.counts.set(Object.entries(view.stores).map(([step, count]) => ({ step, label: labelOf(step), count })));
+      this.view.set(await this.api.platform());
       this.error.set(null);
     } catch (error) {
       this.error.set(ApiError.from(error).message);

@@ -7,21 +7,17 @@ import {
   Store,
   streams,
   timestampDate,
-  type ConsumerLagView,
   type FailureView,
   type PlatformView,
   type StageView,
 } from '@urumi/contracts';
-import { DEAD_LETTER_STREAM, durableName, NATS_CONNECTION } from '@urumi/messaging';
+import { durableName, NATS_CONNECTION, readJetStreamLag } from '@urumi/messaging';
 import type { NatsConnection } from 'nats';
-import { ReadModel, Viewer } from '../read-model/read-model.service';
+import { isDegraded, ReadModel } from '../read-model/read-model.service';
 
-const EVERY_STORE: Viewer = { name: 'platform', role: 'admin' };
 /** The gateway's own durable consumer: what feeds its read model. */
 const GATEWAY_CONSUMER = durableName('gateway', 'store.>');
 const RECENT_FAILURES = 10;
-/** How long the page waits for NATS's figures before showing them as unknown. */
-const NATS_TIMEOUT_MS = 2_000;
 
 /** Which stage has a store in a step still to act on, and since when it has waited. */
 const STAGES: readonly { stage: StageView['stage']; steps: ReadonlySet<Step>; since: 'createdAt' | 'updatedAt' }[] = [
@@ -49,40 +45,14 @@ export class PlatformOverview {
   ) {}
 
   async view(now = Date.now()): Promise<PlatformView> {
-    const stores = this.readModel.list(EVERY_STORE).items;
-    const bus = await this.bus();
-    return { ...fleetOf(stores, now), ...bus };
+    return { ...fleetOf(this.readModel.all(), now), ...(await this.bus()) };
   }
 
   private async bus(): Promise<Pick<PlatformView, 'consumers' | 'deadLetters'>> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`NATS did not answer within ${NATS_TIMEOUT_MS} ms`)), NATS_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([this.readBus(), timeout]);
-    } catch (error) {
-      this.logger.warn({ msg: 'Could not read the event bus figures', error: (error as Error).message });
-      return { consumers: null, deadLetters: null };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private async readBus(): Promise<Pick<PlatformView, 'consumers' | 'deadLetters'>> {
     const jsm = await this.nc.jetstreamManager({ checkAPI: false });
-    const [consumer, deadLetters] = await Promise.all([
-      jsm.consumers.info(streams.stores.name, GATEWAY_CONSUMER),
-      jsm.streams.info(DEAD_LETTER_STREAM.name),
-    ]);
-    const lag: ConsumerLagView = {
-      stream: consumer.stream_name,
-      consumer: consumer.name,
-      pending: consumer.num_pending,
-      ackPending: consumer.num_ack_pending,
-      redelivered: consumer.num_redelivered,
-    };
-    return { consumers: [lag], deadLetters: deadLetters.state.messages };
+    const lag = await readJetStreamLag(jsm, [{ stream: streams.stores.name, durable: GATEWAY_CONSUMER }]);
+    if (!lag) this.logger.warn({ msg: 'NATS did not give the event bus figures in time' });
+    return { consumers: lag?.consumers ?? null, deadLetters: lag?.deadLetters ?? null };
   }
 }
 
@@ -104,9 +74,7 @@ export function fleetOf(
     if (store.step === Step.UNSPECIFIED) continue;
     const step = stepSlug(store.step);
     byStep[step] = (byStep[step] ?? 0) + 1;
-    if (store.step === Step.READY && store.conditions.some((c) => c.type === 'Degraded' && c.status === 'True')) {
-      degraded += 1;
-    }
+    if (isDegraded(store)) degraded += 1;
     for (const { steps, since, view } of stages) {
       if (!steps.has(store.step)) continue;
       view.stores += 1;

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { engineName, Engine, Step, stepSlug, Store, timestampDate } from '@urumi/contracts';
 import { Gauge, Registry } from 'prom-client';
-import { ReadModel, Viewer } from './read-model.service';
+import { isDegraded, ReadModel } from './read-model.service';
 
-const EVERY_STORE: Viewer = { name: 'metrics', role: 'admin' };
 const PROVISIONING: ReadonlySet<Step> = new Set([
   Step.QUEUED,
   Step.APPROVED,
@@ -22,7 +21,7 @@ export class ReadModelMetrics {
   constructor(readModel: ReadModel, @Optional() @Inject(Registry) registry?: Registry) {
     if (!registry) return;
     const registers = [registry];
-    const stores = () => readModel.list(EVERY_STORE).items;
+    const stores = () => readModel.all();
     new Gauge({
       name: 'urumi_stores',
       help: 'Stores by step (requested … ready, failed, deleting) and engine, as the read model holds them',
@@ -40,10 +39,7 @@ export class ReadModelMetrics {
       registers,
       collect() {
         this.reset();
-        for (const store of stores()) {
-          const degraded = store.conditions.some((c) => c.type === 'Degraded' && c.status === 'True');
-          if (store.step === Step.READY && degraded) this.inc({ engine: engineOf(store) });
-        }
+        for (const store of stores()) if (isDegraded(store)) this.inc({ engine: engineOf(store) });
       },
     });
     new Gauge({

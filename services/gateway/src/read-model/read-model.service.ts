@@ -27,6 +27,11 @@ export function canSee(viewer: Viewer, store: Store): boolean {
   return viewer.role === 'admin' || store.owner === viewer.name;
 }
 
+/** A Ready store whose workload is not all available: its Degraded condition is True. */
+export function isDegraded(store: Store): boolean {
+  return store.step === Step.READY && store.conditions.some((c) => c.type === 'Degraded' && c.status === 'True');
+}
+
 interface Known {
   readonly store: Store;
   readonly revision: number;
@@ -132,9 +137,8 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
    * the same whether or not that store still exists.
    */
   list(viewer: Viewer, { step, limit = Number.MAX_SAFE_INTEGER, after }: ListOptions = {}): StorePage {
-    this.newestFirst ??= [...this.stores.values()].map(({ store }) => store).sort(newestFirst);
     const from = after === undefined ? undefined : parseCursor(after);
-    const visible = this.newestFirst.filter(
+    const visible = this.all().filter(
       (store) =>
         canSee(viewer, store) &&
         (step === undefined || store.step === step) &&
@@ -143,6 +147,12 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
     const items = visible.slice(0, limit);
     const last = items[items.length - 1];
     return limit < visible.length && last ? { items, next: cursorOf(last) } : { items };
+  }
+
+  /** Every store, newest first: the platform's own figures (metrics, the platform page). */
+  all(): readonly Store[] {
+    this.newestFirst ??= [...this.stores.values()].map(({ store }) => store).sort(newestFirst);
+    return this.newestFirst;
   }
 
   /** The store, when it exists and `viewer` may see it: another tenant's store does not exist for you. */

@@ -13,6 +13,8 @@ export { MessagingModule } from './messaging.module';
 export type { MessagingModuleOptions } from './messaging.module';
 export { JetStreamPublisher } from './publisher';
 export type { PublishAck, PublishOptions } from './publisher';
+export { readJetStreamLag } from './server/consumer-metrics';
+export type { ConsumerLag, JetStreamLag } from './server/consumer-metrics';
 export { durableName } from './server/delivery-policy';
 export { JetStreamErrorFilter } from './server/jetstream-error.filter';
 export { JetStreamContext } from './server/jetstream-context';

@@ -5,12 +5,62 @@ import { DEAD_LETTER_STREAM } from '../streams';
 /** How a handled message was settled. */
 export type MessageOutcome = 'ack' | 'nak' | 'dead_letter';
 
-/** How long a scrape waits for the server's figures before leaving them out. */
+/** How long a read of the server's figures waits before giving up (a scrape leaves them out). */
 const READ_TIMEOUT_MS = 2_000;
 
-interface Snapshot {
-  readonly consumers: readonly { stream: string; consumer: string; pending: number; ackPending: number }[];
+/** A durable consumer's lag as the server counts it. */
+export interface ConsumerLag {
+  readonly stream: string;
+  readonly consumer: string;
+  /** Not delivered yet. */
+  readonly pending: number;
+  /** Delivered, not acknowledged yet. */
+  readonly ackPending: number;
+  readonly redelivered: number;
+}
+
+/** The durable consumers' lag and the dead-letter stream's size, as the server reported them in one read. */
+export interface JetStreamLag {
+  readonly consumers: readonly ConsumerLag[];
   readonly deadLetters: number;
+}
+
+/**
+ * Reads the consumers' lag and the dead-letter stream's size from the server; undefined when it does not answer
+ * within `timeoutMs` (or refuses): a figure is left out rather than shown stale.
+ */
+export async function readJetStreamLag(
+  jsm: JetStreamManager,
+  consumers: readonly { stream: string; durable: string }[],
+  timeoutMs = READ_TIMEOUT_MS,
+): Promise<JetStreamLag | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+  const read = async (): Promise<JetStreamLag> => {
+    const [lags, deadLetters] = await Promise.all([
+      Promise.all(
+        consumers.map(async ({ stream, durable }) => {
+          const info = await jsm.consumers.info(stream, durable);
+          return {
+            stream,
+            consumer: durable,
+            pending: info.num_pending,
+            ackPending: info.num_ack_pending,
+            redelivered: info.num_redelivered,
+          };
+        }),
+      ),
+      jsm.streams.info(DEAD_LETTER_STREAM.name).then((info) => info.state.messages),
+    ]);
+    return { consumers: lags, deadLetters };
+  };
+  try {
+    return await Promise.race([read(), timeout]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -23,7 +73,7 @@ export class ConsumerMetrics {
   private readonly handled: Counter;
   private readonly redeliveries: Counter;
   private source?: { jsm: JetStreamManager; consumers: readonly { stream: string; durable: string }[] };
-  private reading?: Promise<Snapshot | undefined>;
+  private reading?: Promise<JetStreamLag | undefined>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -89,36 +139,12 @@ export class ConsumerMetrics {
   }
 
   /** One read of the server's figures per scrape, shared by the gauges (a scrape collects them all at once). */
-  private snapshot(): Promise<Snapshot | undefined> {
+  private snapshot(): Promise<JetStreamLag | undefined> {
     this.reading ??= this.read().finally(() => setImmediate(() => (this.reading = undefined)));
     return this.reading;
   }
 
-  private async read(): Promise<Snapshot | undefined> {
-    const source = this.source;
-    if (!source) return undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>(
-      (resolve) => (timer = setTimeout(() => resolve(undefined), READ_TIMEOUT_MS)),
-    );
-    const read = async (): Promise<Snapshot> => {
-      const [consumers, deadLetters] = await Promise.all([
-        Promise.all(
-          source.consumers.map(async ({ stream, durable }) => {
-            const info = await source.jsm.consumers.info(stream, durable);
-            return { stream, consumer: durable, pending: info.num_pending, ackPending: info.num_ack_pending };
-          }),
-        ),
-        source.jsm.streams.info(DEAD_LETTER_STREAM.name).then((info) => info.state.messages),
-      ]);
-      return { consumers, deadLetters };
-    };
-    try {
-      return await Promise.race([read(), timeout]);
-    } catch {
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
+  private async read(): Promise<JetStreamLag | undefined> {
+    return this.source && readJetStreamLag(this.source.jsm, this.source.consumers);
   }
 }

@@ -10,6 +10,7 @@ import { Sandbox } from '../sandbox';
 import { SeededUser } from '../tokens';
 import { FAULT_KINDS, FaultInjector, faultSequence, FaultKind } from './faults';
 import { checkInvariants, Violation } from './invariants';
+import { LeaderTerms } from './leader-terms';
 import { Random } from './random';
 import { Lifecycle, planLifecycles, Workload } from './workload';
 
@@ -47,6 +48,8 @@ export interface ChaosReport {
   /** From the end of the last fault to every invariant holding. */
   readonly quiescenceMs: number;
   readonly leaderFailoverMs: { count: number; missed: number; p50: number; max: number };
+  /** Terms begun per operator service, from its replicas' "Started leading" lines. */
+  readonly leaderTerms: Record<string, number>;
   readonly timeToReadyMs: { calm: Percentiles; chaos: Percentiles };
   /** Each service instance's resident memory after start and at the end (a restarted one is a new process). */
   readonly rssMb: Record<string, { start: number; end: number }>;
@@ -92,6 +95,7 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
   record('run', { seed: options.seed, lifecycles: options.lifecycles, run });
 
   const errorsLogged: Record<string, number> = {};
+  const leaderTerms = new LeaderTerms();
   const parallelPerTenant = options.parallelPerTenant ?? 3;
   const platform = new Platform(sandbox, {
     users: [admin, ...tenants],
@@ -115,6 +119,7 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
     output: (line) => {
       services.write(`${line}\n`);
       countError(errorsLogged, line);
+      leaderTerms.observe(line);
     },
   });
   const gateways = () => Array.from({ length: REPLICAS }, (_, replica) => platform.urlOf('gateway', replica));
@@ -207,6 +212,7 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
         violations.push({ invariant: 'every kept store deletes at the end', detail });
       }
     }
+    violations.push(...leaderTerms.violations());
     for (const violation of violations) record('violation', { ...violation });
     const all = [...calm.lifecycles, ...chaos.lifecycles];
     const failovers = injector.record.failoverMs;
@@ -231,6 +237,7 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
         p50: percentile(failovers, 50),
         max: failovers.length ? Math.max(...failovers) : Number.NaN,
       },
+      leaderTerms: leaderTerms.terms(),
       timeToReadyMs: { calm: timeToReady(calm.lifecycles), chaos: timeToReady(chaos.lifecycles) },
       rssMb: Object.fromEntries(
         Object.entries(rssStart).map(([instance, start]) => [instance, { start, end: rssEnd[instance] ?? Number.NaN }]),

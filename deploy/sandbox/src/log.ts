@@ -24,3 +24,19 @@ export async function withHeartbeat<T>(label: string, work: Promise<T>, everyMs 
     clearInterval(timer);
   }
 }
+
+/**
+ * Counts a service's JSON log line at one of `levels` under `<service>: <msg>` (a line that is not one of ours, or
+ * at another level, counts nothing): what a run's services complained of, without keeping their output.
+ */
+export function countLogLine(counts: Record<string, number>, line: string, levels: readonly string[]): void {
+  const json = line.indexOf('{');
+  if (json < 0 || !levels.some((level) => line.includes(`"level":"${level}"`))) return;
+  try {
+    const entry = JSON.parse(line.slice(json)) as { service?: string; msg?: string; context?: string };
+    const key = `${entry.service ?? 'unknown'}: ${entry.msg ?? entry.context ?? 'no message'}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  } catch {
+    // Not a log line of ours.
+  }
+}

@@ -116,6 +116,8 @@ export interface PlatformNats {
   readonly password: string;
   /** Every NATS user's password (each service's, and admin's), by user name. */
   readonly passwords: Readonly<Record<string, string>>;
+  /** Each server's monitoring endpoint (/connz, /jsz, …), in the order of `url`. */
+  readonly monitorUrls: readonly string[];
 }
 
 /** What a running platform offers: where to reach it and who may sign in. */
@@ -303,7 +305,13 @@ export class Platform {
     const config = this.options.natsLinks ? withoutAdvertising(rendered.config) : rendered.config;
     this.natsCluster = await startChartNats({ ...rendered, config }, servers, this.options.natsDir);
     const url = this.natsCluster.urls.join(',');
-    this.natsInfo = { url, user: 'admin', password: passwordOf(rendered, 'admin'), passwords: rendered.passwords };
+    this.natsInfo = {
+      url,
+      user: 'admin',
+      password: passwordOf(rendered, 'admin'),
+      passwords: rendered.passwords,
+      monitorUrls: this.natsCluster.monitorUrls,
+    };
     return this.natsInfo;
   }
 

@@ -64,7 +64,20 @@ export interface SandboxOptions {
   readonly nodes?: number;
   /** A real node beside the KWOK ones (default on; see node/real-node.ts). */
   readonly realNode?: boolean;
+  /**
+   * The API server writes an audit event (metadata only: who, verb, resource) for every request it answers to
+   * `auditLog` (one JSON line each), e.g. for a benchmark to count each client's requests. Default off.
+   */
+  readonly auditLog?: boolean;
 }
+
+/** Metadata for every request, once, when it completes. */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+`;
 
 /** What the real node runs, by the names its pods use. */
 export type NodeImages = BaseImages & AddonImages & { readonly medusa: MedusaStoreImages };
@@ -111,6 +124,11 @@ export class Sandbox {
 
   get stateDir(): string {
     return this.options.stateDir;
+  }
+
+  /** Where the API server's audit events go, with `auditLog` on. */
+  get auditLog(): string {
+    return join(this.stateDir, 'logs', 'audit.log');
   }
 
   async up(): Promise<void> {
@@ -438,6 +456,7 @@ current-context: urumi-sandbox
         mode: 0o600,
       });
     }
+    if (this.options.auditLog) await writeFile(join(this.stateDir, 'audit-policy.yaml'), AUDIT_POLICY);
     await mkdir(join(this.stateDir, 'nats'), { recursive: true });
     await writeFile(
       join(this.stateDir, 'nats.conf'),
@@ -497,6 +516,14 @@ jetstream {
             '--allow-privileged=true',
             '--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,NodeRestriction,PodSecurity,ResourceQuota,DefaultStorageClass,DefaultTolerationSeconds,StorageObjectInUseProtection,DefaultIngressClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy',
             '--profiling=false',
+            ...(this.options.auditLog
+              ? [
+                  `--audit-policy-file=${join(this.stateDir, 'audit-policy.yaml')}`,
+                  `--audit-log-path=${this.auditLog}`,
+                  '--audit-log-format=json',
+                  '--audit-log-maxsize=0',
+                ]
+              : []),
           ],
         };
       case 'kube-controller-manager':

@@ -32,3 +32,19 @@ export async function publishResults(name: string, results: unknown): Promise<vo
   console.log(JSON.stringify(results, null, 2));
   console.log(`\nwritten to ${file}`);
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** A process's CPU-seconds (user + system), its own and its reaped children's (e.g. Helm's); undefined once gone. */
+export function cpuOf(pid: number): { own: number; children: number } | undefined {
+  if (!existsSync(`/proc/${pid}/stat`)) return undefined;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command (which may hold spaces) in parentheses: utime is the 14th field, cstime the 17th.
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  const [utime = 0, stime = 0, cutime = 0, cstime = 0] = fields.slice(11, 15);
+  return { own: (utime + stime) / USER_HZ, children: (cutime + cstime) / USER_HZ };
+}

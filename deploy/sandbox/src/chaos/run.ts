@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, residentMegabytes, round } from '../bench/stats';
-import { log } from '../log';
+import { countLogLine, log } from '../log';
 import { Platform, SANDBOX_LEADER_ELECTION_ENV, ServiceName, SERVICES } from '../platform';
 import { Sandbox } from '../sandbox';
 import { SeededUser } from '../tokens';
@@ -118,7 +118,7 @@ export async function runChaos(sandbox: Sandbox, options: ChaosOptions): Promise
     },
     output: (line) => {
       services.write(`${line}\n`);
-      countError(errorsLogged, line);
+      countLogLine(errorsLogged, line, ['error']);
       leaderTerms.observe(line);
     },
   });
@@ -286,17 +286,4 @@ function residentMemory(platform: Platform): Record<string, number> {
 function timeToReady(lifecycles: readonly Lifecycle[]): Percentiles {
   const times = lifecycles.flatMap((l) => (l.readyAt && l.acceptedAt ? [l.readyAt - l.acceptedAt] : []));
   return { count: times.length, p50: round(percentile(times, 50), 0), p95: round(percentile(times, 95), 0) };
-}
-
-/** Counts a service's error-level JSON log line under `<service>: <msg>`. */
-function countError(counts: Record<string, number>, line: string): void {
-  const json = line.indexOf('{');
-  if (json < 0 || !line.includes('"level":"error"')) return;
-  try {
-    const entry = JSON.parse(line.slice(json)) as { service?: string; msg?: string; context?: string };
-    const key = `${entry.service ?? 'unknown'}: ${entry.msg ?? entry.context ?? 'no message'}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  } catch {
-    // Not a log line of ours.
-  }
 }

@@ -1,4 +1,8 @@
 import { KubeConfig, KubernetesListObject, KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How long an aborted watch may take to report its end before the next one starts anyway. */
+const ABORT_SETTLE_MS = 1_000;
 
 export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** The API path to watch, e.g. `/apis/urumi.dev/v1/stores` or `/apis/apps/v1/deployments`. */
@@ -26,6 +30,9 @@ export class ResilientInformer<T extends KubernetesObject> {
   private rewatchTimer?: NodeJS.Timeout;
   private running = false;
   private synced = false;
+  /** Set while restart() waits for the watch it aborted to report its end (expected, not a failure). */
+  private aborted?: () => void;
+  private restarting = false;
 
   constructor(
     config: KubeConfig,
@@ -40,6 +47,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     });
     this.informer.on('error', (error) => {
       if (!this.running) return; // stop() aborts the watch: not a failure
+      if (this.aborted) return this.aborted(); // nor does restart()
       this.synced = false;
       options.onError?.(error);
       this.scheduleRestart(options.restartDelayMs ?? 2_000);
@@ -83,15 +91,28 @@ export class ResilientInformer<T extends KubernetesObject> {
     }, delayMs);
   }
 
+  /**
+   * Stops the watch and starts it again from the last resource version. The aborted watch reports its end later, and
+   * client-node's handler for that end aborts whatever watch runs by then: the next one starts only once it came (or,
+   * had the watch ended already, after a moment).
+   */
   private async restart(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || this.restarting) return;
+    this.restarting = true;
     try {
+      const ended = new Promise<void>((resolve) => (this.aborted = resolve));
       await this.informer.stop();
+      await Promise.race([ended, sleep(ABORT_SETTLE_MS)]);
+      this.aborted = undefined;
+      if (!this.running) return;
       await this.informer.start();
       this.synced = true;
     } catch (error) {
       this.options.onError?.(error);
       this.scheduleRestart(this.options.restartDelayMs ?? 2_000);
+    } finally {
+      this.aborted = undefined;
+      this.restarting = false;
     }
   }
 }

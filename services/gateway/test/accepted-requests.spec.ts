@@ -113,7 +113,7 @@ describe(`${StoresService.name} accepting a create`, () => {
         .finally(() => clock.mockRestore());
       if (claim.kind !== 'claimed') throw new Error(`the key was not free: ${claim.kind}`);
       const storeId = claim.resourceId;
-      expect(await new StoreRepository(kvBuckets).reserveName(name, storeId, () => false)).toBe(true);
+      expect(await (await StoreRepository.open(kvBuckets)).reserveName(name, storeId, () => false)).toBe(true);
       if (left !== 'reserved') {
         const command = create(CreateStoreCommandSchema, {
           storeId,

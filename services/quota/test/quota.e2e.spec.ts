@@ -9,6 +9,7 @@ import {
   subjects as storeSubjects,
 } from '@urumi/contracts';
 import { DEAD_LETTER_STREAM, deadLetterSubject, durableName } from '@urumi/messaging';
+import { TcpProxy } from '@urumi/sandbox';
 import { quotaConfigFromEnv } from '../src/config/quota.config';
 import { createQuotaApp } from '../src/quota.app';
 import {
@@ -31,12 +32,13 @@ describe(createQuotaApp.name, () => {
   let isolation: Isolation;
   let app: INestApplication;
   let durablePrefix: string;
+  const proxies: TcpProxy[] = [];
 
   /** A quota replica: its own NATS connection, the shared durable consumers and ledger bucket. */
-  async function startReplica(): Promise<INestApplication> {
+  async function startReplica(natsUrl = isolation.natsUrl): Promise<INestApplication> {
     const config = {
       ...quotaConfigFromEnv({}),
-      nats: { servers: isolation.natsUrl },
+      nats: { servers: natsUrl },
       bucket: isolation.bucket,
       limits: someLimits({ maxActiveStores: 2 }),
     };
@@ -62,6 +64,7 @@ describe(createQuotaApp.name, () => {
 
   afterAll(async () => {
     await app.close();
+    for (const proxy of proxies) await proxy.close();
     await isolation.dispose();
   });
 
@@ -167,6 +170,27 @@ describe(createQuotaApp.name, () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('starts a replica while NATS does not answer once it does, and the replica decides', async () => {
+    // From the replica's first JetStream request on, NATS's answers are held back for longer than a request waits.
+    const proxy = await TcpProxy.start(isolation.natsUrl);
+    proxies.push(proxy);
+    const released = proxy.holdOnceClientSends(/\$JS\.API\./, 6_500);
+    const replica = await startReplica(proxy.url);
+    await app.close();
+    // The remaining tests run on this replica.
+    app = replica;
+    const command = aCreateCommand({ owner: 'ida' });
+    await publishCommand(isolation, command);
+
+    await eventually(async () =>
+      expect((await statusEvents(isolation, Step.APPROVED)).map((event) => event.storeId)).toContain(command.storeId),
+    );
+    await released;
+    expect(logger.messagesLike({ msg: 'JetStream did not answer; asking again until it does' }).length).toBeGreaterThan(
+      0,
+    );
   });
 
   it('dead-letters a command that can never be decided, and announces nothing for it', async () => {

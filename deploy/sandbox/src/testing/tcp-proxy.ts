@@ -66,6 +66,25 @@ export class TcpProxy {
     this.watchers.push({ pattern, react });
   }
 
+  /**
+   * The first time a client sends bytes matching `pattern`, holds the server's answers for `ms` (a server that stalls
+   * in the middle of a conversation). Resolves once they are released.
+   */
+  holdOnceClientSends(pattern: RegExp, ms: number): Promise<void> {
+    return new Promise((released) => {
+      let triggered = false;
+      this.whenClientSends(pattern, () => {
+        if (triggered) return;
+        triggered = true;
+        this.hold();
+        setTimeout(() => {
+          this.release();
+          released();
+        }, ms);
+      });
+    });
+  }
+
   async close(): Promise<void> {
     this.release();
     for (const socket of this.sockets) socket.destroy();

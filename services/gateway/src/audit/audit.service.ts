@@ -62,8 +62,8 @@ export class AuditLog {
    * reads the page from its first sequence: a page costs the same few NATS requests however long the trail is.
    */
   async page(limit: number, before?: number): Promise<AuditPage> {
-    // Made once: each jetstreamManager() asks NATS for the account's info first.
-    this.jsm ??= this.nc.jetstreamManager();
+    // Without checking the API first: a check that timed out would be kept, and fail every page after it.
+    this.jsm ??= this.nc.jetstreamManager({ checkAPI: false });
     const { state } = await (await this.jsm).streams.info(streams.audit.name);
     const end = Math.min(before === undefined ? state.last_seq : before - 1, state.last_seq);
     if (limit < 1 || end < state.first_seq) return { items: [] };

@@ -12,7 +12,7 @@ import { StoreRepository } from './store.repository';
     {
       provide: StoreRepository,
       inject: [KeyValueBuckets],
-      useFactory: (buckets: KeyValueBuckets) => new StoreRepository(buckets),
+      useFactory: (buckets: KeyValueBuckets) => StoreRepository.open(buckets),
     },
     ReadModel,
     ReadModelMetrics,

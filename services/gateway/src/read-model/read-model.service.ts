@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Step, Store, timestampDate, timestampFromDate } from '@urumi/contracts';
+import { untilAnswered } from '@urumi/messaging';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreChange, StoreRepository, StoreWatch } from './store.repository';
 
@@ -88,7 +89,11 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
   constructor(private readonly repository: StoreRepository) {}
 
   async onModuleInit(): Promise<void> {
-    this.watch = await this.repository.watch(this.fromWatch);
+    this.watch = await untilAnswered(
+      'watch the stores bucket',
+      () => this.repository.watch(this.fromWatch),
+      this.logger,
+    );
     void this.follow(this.watch);
   }
 

@@ -61,22 +61,19 @@ function nameHolderOf(entry: KvEntry): NameHolder | undefined {
  */
 export class StoreRepository {
   private readonly logger = new Logger(StoreRepository.name);
-  private stores?: Promise<KV>;
-  private names?: Promise<KV>;
 
-  constructor(
-    private readonly buckets: KeyValueBuckets,
-    private readonly options: StoreRepositoryOptions = defaultStoreRepositoryOptions,
+  private constructor(
+    private readonly stores: KV,
+    private readonly names: KV,
   ) {}
 
-  private storesKv(): Promise<KV> {
-    this.stores ??= this.buckets.open(this.options.storesBucket);
-    return this.stores;
-  }
-
-  private namesKv(): Promise<KV> {
-    this.names ??= this.buckets.open(this.options.namesBucket);
-    return this.names;
+  /** Opens (or creates) both buckets: at start-up, where a JetStream that does not answer is waited for. */
+  static async open(
+    buckets: KeyValueBuckets,
+    options: StoreRepositoryOptions = defaultStoreRepositoryOptions,
+  ): Promise<StoreRepository> {
+    const [stores, names] = await Promise.all([buckets.open(options.storesBucket), buckets.open(options.namesBucket)]);
+    return new StoreRepository(stores, names);
   }
 
   async get(id: string): Promise<Store | undefined> {
@@ -86,14 +83,14 @@ export class StoreRepository {
 
   /** Store `id` as the bucket holds it now, `'removed'` once it has been deleted, undefined if it never was. */
   async lookup(id: string): Promise<Store | 'removed' | undefined> {
-    const entry = await (await this.storesKv()).get(id);
+    const entry = await this.stores.get(id);
     if (!entry) return undefined;
     return entry.operation === 'PUT' ? decodeStore(entry) : 'removed';
   }
 
   /** The bucket's newest revision: a watch that has delivered it has seen every write made so far. */
   async lastRevision(): Promise<number> {
-    const status = await (await this.storesKv()).status();
+    const status = await this.stores.status();
     return status.streamInfo.state.last_seq;
   }
 
@@ -102,7 +99,7 @@ export class StoreRepository {
    * removed. A put comes back with the bucket revision it was written at.
    */
   async apply(id: string, event: StoreEvent): Promise<{ projection: Projection; revision?: number }> {
-    const kv = await this.storesKv();
+    const kv = this.stores;
     for (let attempt = 1; ; attempt++) {
       const entry = await kv.get(id);
       if (entry && entry.operation !== 'PUT') return { projection: { action: 'keep' } };
@@ -127,7 +124,7 @@ export class StoreRepository {
    * `isAbandoned` (its request died between reserving and publishing) is taken over.
    */
   async reserveName(name: string, id: string, isAbandoned: (holderId: string) => boolean): Promise<boolean> {
-    const kv = await this.namesKv();
+    const kv = this.names;
     const value = textEncoder.encode(JSON.stringify({ storeId: id } satisfies NameHolder));
     try {
       await kv.create(name, value);
@@ -152,7 +149,7 @@ export class StoreRepository {
 
   /** Frees `name` if store `id` still holds it. */
   async releaseName(name: string, id: string): Promise<void> {
-    const kv = await this.namesKv();
+    const kv = this.names;
     const entry = await kv.get(name);
     if (entry?.operation !== 'PUT' || nameHolderOf(entry)?.storeId !== id) return;
     try {
@@ -174,9 +171,7 @@ export class StoreRepository {
     };
     let started = false;
     let queuedBeforeStart = false;
-    const watcher = await (
-      await this.storesKv()
-    ).watch({
+    const watcher = await this.stores.watch({
       // Called in the iterator's order after the initial entries, or at once (before `watch` returns)
       // when they have all been queued already.
       initializedFn: () => {

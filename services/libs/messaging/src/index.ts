@@ -25,3 +25,4 @@ export type { StoreEvent, StoreIdentity } from './store-events';
 export { StoreLifecycle } from './store-lifecycle';
 export type { LifecycleMark, Marked } from './store-lifecycle';
 export { NATS_CONNECTION } from './tokens';
+export { untilAnswered } from './unanswered';

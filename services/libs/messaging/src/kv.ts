@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { KV, KvOptions, NatsConnection, NatsError, StorageType } from 'nats';
 import { isPermissionViolation, streamOnceCreated } from './streams';
+import { untilAnswered } from './unanswered';
 
 /**
  * JetStream's "wrong last sequence": the key was written since it was read (or exists, for a create). A clustered
@@ -26,7 +27,8 @@ export interface BucketOptions {
 /**
  * Opens JetStream KV buckets, creating them with the service's replica count, and raising the replicas
  * of a bucket made before NATS became a cluster (the KV client alone keeps an existing bucket as it is).
- * A service that NATS lets use a bucket but not define it (its owner does) waits for the bucket instead.
+ * A service that NATS lets use a bucket but not define it (its owner does) waits for the bucket instead, and every
+ * service waits for a JetStream that does not answer.
  */
 export class KeyValueBuckets {
   private readonly logger = new Logger(KeyValueBuckets.name);
@@ -36,7 +38,11 @@ export class KeyValueBuckets {
     private readonly replicas = 1,
   ) {}
 
-  async open(bucket: string, options: BucketOptions = {}): Promise<KV> {
+  open(bucket: string, options: BucketOptions = {}): Promise<KV> {
+    return untilAnswered(`open KV bucket ${bucket}`, () => this.openOnce(bucket, options), this.logger);
+  }
+
+  private async openOnce(bucket: string, options: BucketOptions): Promise<KV> {
     const { history = 1, ttlMs, storage = StorageType.File } = options;
     const kvOptions: Partial<KvOptions> = {
       history,

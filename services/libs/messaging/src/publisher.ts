@@ -3,6 +3,7 @@ import { headers as createHeaders, JetStreamClient, MsgHdrs, NatsConnection } fr
 import { PublishError, publishFailureReason } from './errors';
 import { JETSTREAM_REPLICAS, MESSAGING_STREAMS, NATS_CONNECTION } from './tokens';
 import { DEAD_LETTER_STREAM, StreamDefinition, StreamProvisioner } from './streams';
+import { untilAnswered } from './unanswered';
 
 export interface PublishOptions {
   /** Sent as Nats-Msg-Id: a second publish with the same id within the stream's duplicate window is dropped. */
@@ -45,10 +46,14 @@ export class JetStreamPublisher implements OnModuleInit {
     return this.ensureStreams();
   }
 
-  /** Creates or updates the configured streams and the dead-letter stream. */
-  async ensureStreams(): Promise<void> {
-    const jsm = await this.connection.jetstreamManager();
-    await new StreamProvisioner(jsm, this.replicas).ensure([...this.streams, DEAD_LETTER_STREAM]);
+  /** Creates or updates the configured streams and the dead-letter stream, once JetStream answers. */
+  ensureStreams(): Promise<void> {
+    const streams = [...this.streams, DEAD_LETTER_STREAM];
+    return untilAnswered(
+      `ensure streams ${streams.map(({ name }) => name).join(', ')}`,
+      async () => new StreamProvisioner(await this.connection.jetstreamManager(), this.replicas).ensure(streams),
+      this.logger,
+    );
   }
 
   /**

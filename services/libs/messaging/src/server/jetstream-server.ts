@@ -9,6 +9,7 @@ import { describeError } from '../errors';
 import { JetStreamPublisher } from '../publisher';
 import { NatsSettings } from '../settings';
 import { DEAD_LETTER_STREAM, StreamProvisioner } from '../streams';
+import { untilAnswered } from '../unanswered';
 import { ConsumerMetrics } from './consumer-metrics';
 import { ConsumerProvisioner, DurableConsumerSpec } from './consumer-provisioner';
 import { ConsumerWorker } from './consumer-worker';
@@ -123,8 +124,17 @@ export class JetStreamServer
     this.connection = connection;
     this._status$.next('connected');
 
-    const jsm = await connection.jetstreamManager();
-    await new StreamProvisioner(jsm, nats.replicas).ensure([DEAD_LETTER_STREAM]);
+    const signal = this.closing.signal;
+    const jsm = await untilAnswered(
+      `ensure stream ${DEAD_LETTER_STREAM.name}`,
+      async () => {
+        const manager = await connection.jetstreamManager();
+        await new StreamProvisioner(manager, nats.replicas).ensure([DEAD_LETTER_STREAM]);
+        return manager;
+      },
+      this.logger,
+      { signal },
+    );
     const deadLetters = new DeadLetterQueue(new JetStreamPublisher(connection));
     const consumers = new ConsumerProvisioner(jsm, this.logger);
     const js = connection.jetstream();
@@ -139,7 +149,12 @@ export class JetStreamServer
         maxDeliver: serverMaxDeliver(this.settings.maxDeliver),
         ackWaitMs: this.settings.ackWaitMs,
       };
-      await consumers.ensureOnceStreamExists(spec, this.closing.signal);
+      await untilAnswered(
+        `create consumer ${spec.durable}`,
+        () => consumers.ensureOnceStreamExists(spec, signal),
+        this.logger,
+        { signal },
+      );
       if (this.pullingStopped) return;
       durables.push(spec);
       const worker = this.workerFor(spec, handler, deadLetters, consumers, js);

@@ -1,6 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { loadAllYaml } from '@kubernetes/client-node';
-import type { KubernetesListObject, KubernetesObject, V1Namespace } from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions,
+  KubernetesListObject,
+  KubernetesObject,
+  V1Namespace,
+} from '@kubernetes/client-node';
 import { Step, stepSlug } from '@urumi/contracts';
 import {
   describeKubeError,
@@ -9,6 +14,7 @@ import {
   KubeClients,
   labels,
   Leadership,
+  metadataOnly,
   namespaceOf,
   NotLeadingError,
   Phase,
@@ -114,26 +120,31 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
     const { apps, batch, core, networking } = kube;
     this.stores = storeInformer(kube, enqueueStore, onError('stores'));
     // What wakes a store: any change to its engine's workloads, or one of its fence objects deleted.
-    type List = (query: { labelSelector: string }) => Promise<KubernetesListObject<KubernetesObject>>;
+    type List = (
+      query: { labelSelector: string },
+      options?: ConfigurationOptions,
+    ) => Promise<KubernetesListObject<KubernetesObject>>;
     const engineWorkloads: [[string, List], [string, List], [string, List]] = [
-      ['/apis/apps/v1/deployments', (q) => apps.listDeploymentForAllNamespaces(q)],
-      ['/apis/apps/v1/statefulsets', (q) => apps.listStatefulSetForAllNamespaces(q)],
-      ['/apis/batch/v1/jobs', (q) => batch.listJobForAllNamespaces(q)],
+      ['/apis/apps/v1/deployments', (q, o) => apps.listDeploymentForAllNamespaces(q, o)],
+      ['/apis/apps/v1/statefulsets', (q, o) => apps.listStatefulSetForAllNamespaces(q, o)],
+      ['/apis/batch/v1/jobs', (q, o) => batch.listJobForAllNamespaces(q, o)],
     ];
     const fence: [string, List][] = [
-      ['/api/v1/resourcequotas', (q) => core.listResourceQuotaForAllNamespaces(q)],
-      ['/api/v1/limitranges', (q) => core.listLimitRangeForAllNamespaces(q)],
-      ['/apis/networking.k8s.io/v1/networkpolicies', (q) => networking.listNetworkPolicyForAllNamespaces(q)],
-      ['/apis/networking.k8s.io/v1/ingresses', (q) => networking.listIngressForAllNamespaces(q)],
+      ['/api/v1/resourcequotas', (q, o) => core.listResourceQuotaForAllNamespaces(q, o)],
+      ['/api/v1/limitranges', (q, o) => core.listLimitRangeForAllNamespaces(q, o)],
+      ['/apis/networking.k8s.io/v1/networkpolicies', (q, o) => networking.listNetworkPolicyForAllNamespaces(q, o)],
+      ['/apis/networking.k8s.io/v1/ingresses', (q, o) => networking.listIngressForAllNamespaces(q, o)],
     ];
-    // Fence objects wake a store only when deleted (and make it re-apply its fence at once).
+    // Fence objects wake a store only when deleted (and make it re-apply its fence at once): only their metadata
+    // (their namespace) is needed, and only it is cached.
     const watch =
       (labelSelector: string, onlyDeletions: boolean) =>
       ([path, list]: [string, List]) =>
         new ResilientInformer(kube.config, {
           path,
-          list: () => list({ labelSelector }),
+          list: () => list({ labelSelector }, onlyDeletions ? metadataOnly : undefined),
           labelSelector,
+          metadataOnly: onlyDeletions,
           onChange: (object, deleted) => {
             if (deleted && onlyDeletions) this.applied.delete(storeNameOf(object.metadata?.namespace ?? '') ?? '');
             if (deleted || !onlyDeletions) enqueueNamespace(object);

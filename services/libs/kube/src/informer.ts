@@ -1,14 +1,76 @@
-import { KubeConfig, KubernetesListObject, KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import {
+  ConfigurationOptions,
+  KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
+  ListWatch,
+  setHeaderOptions,
+  Watch,
+} from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long an aborted watch may take to report its end before the next one starts anyway. */
 const ABORT_SETTLE_MS = 1_000;
 
+/** Asks the API server for only each object's metadata: on a list, and on a watch. */
+const PARTIAL_OBJECT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const PARTIAL_OBJECT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
+/**
+ * Options for a typed list call (e.g. `core.listResourceQuotaForAllNamespaces(query, metadataOnly)`) that make the API
+ * server send each object's metadata alone, for a `metadataOnly` informer.
+ */
+export const metadataOnly: ConfigurationOptions = setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST);
+
+/** Drops what no handler reads before the informer caches an object: the field managers' bookkeeping. */
+function trimmed<T extends KubernetesObject>(object: T): T {
+  if (object.metadata?.managedFields) delete object.metadata.managedFields;
+  return object;
+}
+
+/** client-node's Watch, delivering trimmed objects, and only their metadata when `metadataOnly`. */
+class TrimmingWatch extends Watch {
+  constructor(config: KubeConfig, metadataOnly: boolean) {
+    super(
+      metadataOnly
+        ? // The same cluster and credentials, asking for PartialObjectMetadata.
+          Object.assign(Object.create(config) as KubeConfig, {
+            applyToFetchOptions: (options: Parameters<KubeConfig['applyToFetchOptions']>[0]) =>
+              config.applyToFetchOptions({
+                ...options,
+                headers: { ...options.headers, Accept: PARTIAL_OBJECT_METADATA },
+              }),
+          })
+        : config,
+    );
+  }
+
+  override watch(
+    path: string,
+    queryParams: Parameters<Watch['watch']>[1],
+    callback: (phase: string, apiObj: KubernetesObject, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase, object, watchObject) => callback(phase, trimmed(object), watchObject),
+      done,
+    );
+  }
+}
+
 export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** The API path to watch, e.g. `/apis/urumi.dev/v1/stores` or `/apis/apps/v1/deployments`. */
   readonly path: string;
+  /** The list call; with `metadataOnly`, one given the `metadataOnly` options. */
   readonly list: () => Promise<KubernetesListObject<T>>;
   readonly labelSelector?: string;
+  /**
+   * Cache each object's metadata alone (PartialObjectMetadata): for handlers that need only names, labels and
+   * deletions. Cached objects never carry their field managers' bookkeeping (managedFields) either way.
+   */
+  readonly metadataOnly?: boolean;
   /** Called for every object added, changed or deleted, and for every object again after a re-list. */
   readonly onChange: (object: T, deleted: boolean) => void;
   readonly onError?: (error: unknown) => void;
@@ -38,7 +100,13 @@ export class ResilientInformer<T extends KubernetesObject> {
     config: KubeConfig,
     private readonly options: ResilientInformerOptions<T>,
   ) {
-    this.informer = new ListWatch<T>(options.path, new Watch(config), options.list, false, options.labelSelector);
+    const list = async () => {
+      const result = await options.list();
+      result.items.forEach(trimmed);
+      return result;
+    };
+    const watch = new TrimmingWatch(config, options.metadataOnly ?? false);
+    this.informer = new ListWatch<T>(options.path, watch, list, false, options.labelSelector);
     this.informer.on('add', (o) => options.onChange(o, false));
     this.informer.on('update', (o) => options.onChange(o, false));
     this.informer.on('delete', (o) => options.onChange(o, true));

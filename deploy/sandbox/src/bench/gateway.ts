@@ -65,20 +65,23 @@ const POST_NATS_OPERATIONS: readonly {
 }[] = [
   {
     phase: 'before the 202',
-    operation: 'rate limit "ip": KV get + update (create on a first hit) of its counter in rate-limits',
-    requests: 2,
+    operation:
+      'rate limit "ip": KV update of its counter in rate-limits on the revision this replica remembers (get + create ' +
+      "on the caller's first hit, get + update after another replica's)",
+    requests: 1,
     source: 'throttling/nats-kv-throttler.storage.ts countHits (ThrottlingModule IP_STAGE guard)',
   },
   {
     phase: 'before the 202',
-    operation: 'rate limit "user": KV get + update in rate-limits',
-    requests: 2,
+    operation: 'rate limit "user": KV update in rate-limits on the remembered revision',
+    requests: 1,
     source: 'throttling/nats-kv-throttler.storage.ts countHits (UserRateLimitInterceptor)',
   },
   {
     phase: 'before the 202',
-    operation: 'rate limit "creates": KV get + update in rate-limits, after "user" in the same stage',
-    requests: 2,
+    operation:
+      'rate limit "creates": KV update in rate-limits on the remembered revision, after "user" in the same stage',
+    requests: 1,
     source: 'throttling/nats-kv-throttler.storage.ts countHits (@CreateRateLimit)',
   },
   {
@@ -102,8 +105,8 @@ const POST_NATS_OPERATIONS: readonly {
   },
   {
     phase: 'before the 202',
-    operation: 'show the store at once: KV get + create in stores',
-    requests: 2,
+    operation: 'show the store at once: KV create in stores, unread (a new store)',
+    requests: 1,
     source: 'stores/stores.service.ts applyLocally → read-model/store.repository.ts apply',
   },
   {
@@ -121,14 +124,14 @@ const POST_NATS_OPERATIONS: readonly {
   },
   {
     phase: 'after, in the projector',
-    operation: 'the command again from STORES: KV get in stores (already shown: nothing written)',
-    requests: 1,
+    operation: 'the command again from STORES: nothing (the read model shows the store already)',
+    requests: 0,
     source: 'read-model/projector.controller.ts project',
   },
   {
     phase: 'after, in the projector',
-    operation: "quota's store.status.approved: KV get + update in stores",
-    requests: 2,
+    operation: "quota's store.status.approved: KV update in stores on the revision the read model shows",
+    requests: 1,
     source: 'read-model/projector.controller.ts project',
   },
 ];
@@ -137,7 +140,8 @@ const POST_NATS_OPERATIONS: readonly {
 const POST_NATS_RACE =
   'The projector often gets the command from STORES before the publish ack is back with the request (same process), ' +
   'so it and applyLocally race on the new store: a KV create that loses the compare-and-set, nats.js reading the key ' +
-  "after it, the loser's re-read, and applyLocally's read of the winner's store when it lost: 1 to 4 more requests.";
+  "after it, and the loser's re-read; and a status change the read model has not shown yet is read first: " +
+  '1 to 4 more requests.';
 
 interface BenchOptions {
   readonly durationS: number;

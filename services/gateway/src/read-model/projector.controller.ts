@@ -32,7 +32,7 @@ export class ProjectorController {
     const event = toStoreEvent(context.subject, payload, BigInt(context.streamSequence));
     if (!event) return;
     const id = event.kind === 'status' ? event.event.storeId : event.command.storeId;
-    const { projection, revision } = await this.repository.apply(id, event);
+    const { projection, revision } = await this.repository.apply(id, event, this.readModel.known(id));
     if (projection.action === 'put' && revision !== undefined) {
       this.readModel.accept({ id, store: projection.store, revision });
     }

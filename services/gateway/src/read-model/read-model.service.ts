@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { Step, Store, timestampDate, timestampFromDate } from '@urumi/contracts';
 import { untilAnswered } from '@urumi/messaging';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoreChange, StoreRepository, StoreWatch } from './store.repository';
+import { KnownStore, StoreChange, StoreRepository, StoreWatch } from './store.repository';
 
 /** Who is asking: tenants see their own stores, admins see all. */
 export interface Viewer {
@@ -31,11 +31,6 @@ export function canSee(viewer: Viewer, store: Store): boolean {
 /** A Ready store whose workload is not all available: its Degraded condition is True. */
 export function isDegraded(store: Store): boolean {
   return store.step === Step.READY && store.conditions.some((c) => c.type === 'Degraded' && c.status === 'True');
-}
-
-interface Known {
-  readonly store: Store;
-  readonly revision: number;
 }
 
 const FIRST_RETRY_MS = 250;
@@ -70,9 +65,9 @@ interface Waiter {
 @Injectable()
 export class ReadModel implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ReadModel.name);
-  private stores = new Map<string, Known>();
+  private stores = new Map<string, KnownStore>();
   /** While a watch catches up: what it has delivered so far, the bucket as it is now (null: removed). */
-  private replay: Map<string, Known | null> | undefined = new Map();
+  private replay: Map<string, KnownStore | null> | undefined = new Map();
   private readonly listeners = new Set<StoreListener>();
   /** Every store, newest first: rebuilt on the first read after a change, since reads far outnumber changes. */
   private newestFirst?: Store[];
@@ -169,6 +164,11 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
   /** Whether the read model holds the store at all, whoever owns it. */
   has(id: string): boolean {
     return this.stores.has(id);
+  }
+
+  /** The store and its bucket revision as this replica last saw them, whoever owns it. */
+  known(id: string): KnownStore | undefined {
+    return this.stores.get(id);
   }
 
   /**
@@ -274,7 +274,7 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
 
   /** The bucket as the watch found it replaces what was shown: stores removed meanwhile go, the rest update. */
   private finishReplay(): void {
-    const replay = this.replay ?? new Map<string, Known | null>();
+    const replay = this.replay ?? new Map<string, KnownStore | null>();
     this.replay = undefined;
     for (const id of [...this.stores.keys()]) {
       if (!replay.get(id)) this.remove(id);
@@ -293,7 +293,7 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
       listener({ id, store: undefined, revision: known.revision, previous: known.store });
   }
 
-  private replace(id: string, known: Known): void {
+  private replace(id: string, known: KnownStore): void {
     const previous = this.stores.get(id);
     this.stores.set(id, known);
     this.newestFirst = undefined;
@@ -302,7 +302,7 @@ export class ReadModel implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-function record(replay: Map<string, Known | null>, change: StoreChange): void {
+function record(replay: Map<string, KnownStore | null>, change: StoreChange): void {
   const known = replay.get(change.id);
   if (known && known.revision >= change.revision) return;
   replay.set(change.id, change.store ? { store: change.store, revision: change.revision } : null);

@@ -38,6 +38,22 @@ export const defaultStoreRepositoryOptions: StoreRepositoryOptions = {
   namesBucket: buckets.storeNames,
 };
 
+/** A store as the bucket held it at `revision`. */
+export interface KnownStore {
+  readonly store: Store;
+  readonly revision: number;
+}
+
+/** What the bucket holds for a store id: a store, nothing yet (revision 0), or the marker of a removed one. */
+type Current = { readonly store: Store | undefined; readonly revision: number } | typeof REMOVED;
+const ABSENT: Current = { store: undefined, revision: 0 };
+const REMOVED = 'removed';
+
+function currentOf(entry: KvEntry | null): Current {
+  if (!entry) return ABSENT;
+  return entry.operation === 'PUT' ? { store: decodeStore(entry), revision: entry.revision } : REMOVED;
+}
+
 const MAX_ATTEMPTS = 20;
 const ABANDONED_RESERVATION_MS = 60_000;
 const textEncoder = new TextEncoder();
@@ -96,24 +112,32 @@ export class StoreRepository {
 
   /**
    * Applies an event with compare-and-set, re-reading on a concurrent write; a removed store stays
-   * removed. A put comes back with the bucket revision it was written at.
+   * removed. A put comes back with the bucket revision it was written at. The first write goes on `known` (the
+   * store as the caller last saw it, at its revision; none for a create's new store) without reading the bucket:
+   * if anyone wrote since, it conflicts and the store is read.
    */
-  async apply(id: string, event: StoreEvent): Promise<{ projection: Projection; revision?: number }> {
+  async apply(
+    id: string,
+    event: StoreEvent,
+    known?: KnownStore,
+  ): Promise<{ projection: Projection; revision?: number }> {
     const kv = this.stores;
+    let current: Current | undefined = known ?? (event.kind === 'create' ? ABSENT : undefined);
     for (let attempt = 1; ; attempt++) {
-      const entry = await kv.get(id);
-      if (entry && entry.operation !== 'PUT') return { projection: { action: 'keep' } };
-      const projection = project(entry ? decodeStore(entry) : undefined, event);
+      current ??= currentOf(await kv.get(id));
+      if (current === REMOVED) return { projection: { action: 'keep' } };
+      const { store, revision } = current;
+      const projection = project(store, event);
       try {
         if (projection.action === 'put') {
           const value = textEncoder.encode(JSON.stringify(encode(StoreSchema, projection.store)));
-          const revision = entry ? await kv.update(id, value, entry.revision) : await kv.create(id, value);
-          return { projection, revision };
+          return { projection, revision: revision ? await kv.update(id, value, revision) : await kv.create(id, value) };
         }
-        if (projection.action === 'remove' && entry) await kv.delete(id, { previousSeq: entry.revision });
+        if (projection.action === 'remove' && revision) await kv.delete(id, { previousSeq: revision });
         return { projection };
       } catch (error) {
         if (!isRevisionConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
+        current = undefined;
       }
     }
   }

@@ -154,7 +154,7 @@ export class StoresService {
    */
   private async applyLocally(id: string, event: StoreEvent): Promise<Store | undefined> {
     try {
-      const { projection, revision } = await this.repository.apply(id, event);
+      const { projection, revision } = await this.repository.apply(id, event, this.readModel.known(id));
       if (projection.action === 'put' && revision !== undefined) {
         this.readModel.accept({ id, store: projection.store, revision });
       }

@@ -102,6 +102,28 @@ describe(NatsKvThrottlerStorage.name, () => {
     expect(records[3]!.timeToBlockExpire).toBeLessThanOrEqual(60);
   });
 
+  it("costs a caller's next hit one write, a refused hit nothing, and a hit after another replica's one read more", async () => {
+    const kv = await replicas[0]!.jetstream().views.kv(bucket);
+    const counted = new NatsKvThrottlerStorage(kv);
+    const calls = { get: jest.spyOn(kv, 'get'), create: jest.spyOn(kv, 'create'), update: jest.spyOn(kv, 'update') };
+    const roundTrips = () =>
+      Object.fromEntries(Object.entries(calls).map(([name, spy]) => [name, spy.mock.calls.length]));
+    const hit = (storage: NatsKvThrottlerStorage) => storage.increment('user:alice', MINUTE, 4, 0, 'user');
+
+    await hit(counted);
+    expect(roundTrips()).toEqual({ get: 1, create: 1, update: 0 });
+    await hit(counted);
+    await hit(counted);
+    expect(roundTrips()).toEqual({ get: 1, create: 1, update: 2 });
+
+    await hit(other);
+    expect((await hit(counted)).totalHits).toBe(5);
+    expect(roundTrips()).toEqual({ get: 2, create: 1, update: 4 });
+
+    expect((await hit(counted)).isBlocked).toBe(true);
+    expect(roundTrips()).toEqual({ get: 2, create: 1, update: 4 });
+  });
+
   it('keeps separate counters per key and per throttler', async () => {
     await sut.increment('user:alice', MINUTE, 5, 0, 'user');
     await sut.increment('user:alice', MINUTE, 5, 0, 'user');

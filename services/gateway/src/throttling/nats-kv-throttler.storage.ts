@@ -51,6 +51,8 @@ export function recordOf(counter: Counter, now: number, limit: number): Throttle
 }
 
 const MAX_ATTEMPTS = 100;
+/** Counters whose last revision a replica remembers (its busiest callers); past it the oldest is forgotten. */
+const REMEMBERED_COUNTERS = 10_000;
 
 export interface KvThrottlerStorageOptions {
   /** How long an idle counter stays in the bucket: at least the longest window plus block duration. */
@@ -67,15 +69,25 @@ interface Lane {
   readonly queued: Waiter[];
 }
 
+/** A counter as this replica last read or wrote it, at that bucket revision (0: the key did not exist). */
+interface Snapshot {
+  readonly counter: Counter | undefined;
+  readonly revision: number;
+}
+
 /**
  * @nestjs/throttler storage in a JetStream KV bucket, so every gateway replica counts against the same
  * limits. Each write is a compare-and-set on the counter's revision, retried on conflict, so two replicas
- * never lose a hit; concurrent hits on one counter in one replica share a write, so a busy user costs
- * two round trips per batch rather than a CAS race per request. Idle counters expire through the
- * bucket's TTL. Window ends are wall-clock times: replicas' clocks must agree to within a second (NTP).
+ * never lose a hit. A replica remembers each counter's revision from its last read or write and writes on it
+ * at once: a caller's next hit costs one round trip, and a hit of a caller over the limit none (counts only
+ * grow within a window, so a remembered refusal stands); when another replica wrote in between, the write
+ * conflicts and the counter is read again. Concurrent hits on one counter in one replica share a write.
+ * Idle counters expire through the bucket's TTL. Window ends are wall-clock times: replicas' clocks must
+ * agree to within a second (NTP).
  */
 export class NatsKvThrottlerStorage implements ThrottlerStorage {
   private readonly lanes = new Map<string, Lane>();
+  private readonly snapshots = new Map<string, Snapshot>();
 
   constructor(private readonly kv: KV) {}
 
@@ -126,9 +138,10 @@ export class NatsKvThrottlerStorage implements ThrottlerStorage {
 
   /** Counts `hits` hits in one write; the i-th record is what the i-th hit alone would have got. */
   private async countHits(kvKey: string, rule: HitRule, hits: number): Promise<ThrottlerStorageRecord[]> {
+    let snapshot = this.snapshots.get(kvKey);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const entry = await this.kv.get(kvKey);
-      let counter = entry && entry.operation === 'PUT' ? parseCounter(entry) : undefined;
+      snapshot ??= this.remember(kvKey, snapshotOf(await this.kv.get(kvKey)));
+      let counter = snapshot.counter;
       const now = Date.now();
       const records: ThrottlerStorageRecord[] = [];
       let changed = false;
@@ -140,17 +153,37 @@ export class NatsKvThrottlerStorage implements ThrottlerStorage {
       }
       if (!changed || !counter) return records;
       try {
-        if (entry) await this.kv.update(kvKey, JSON.stringify(counter), entry.revision);
-        else await this.kv.create(kvKey, JSON.stringify(counter));
+        const value = JSON.stringify(counter);
+        const revision = snapshot.revision
+          ? await this.kv.update(kvKey, value, snapshot.revision)
+          : await this.kv.create(kvKey, value);
+        this.remember(kvKey, { counter, revision });
         return records;
       } catch (error) {
         if (!isRevisionConflict(error)) throw error;
-        // Another replica counted hits in between: read them and count ours on top.
+        // Another replica counted hits in between (or the counter expired): read them and count ours on top.
+        snapshot = undefined;
+        this.snapshots.delete(kvKey);
         if (attempt > 3) await sleep(Math.random() * Math.min(attempt, 20));
       }
     }
     throw new Error(`rate-limit counter ${kvKey} is too contended: gave up after ${MAX_ATTEMPTS} attempts`);
   }
+
+  private remember(kvKey: string, snapshot: Snapshot): Snapshot {
+    this.snapshots.delete(kvKey);
+    this.snapshots.set(kvKey, snapshot);
+    if (this.snapshots.size > REMEMBERED_COUNTERS) {
+      const oldest = this.snapshots.keys().next().value;
+      if (oldest !== undefined) this.snapshots.delete(oldest);
+    }
+    return snapshot;
+  }
+}
+
+function snapshotOf(entry: KvEntry | null): Snapshot {
+  if (!entry) return { counter: undefined, revision: 0 };
+  return { counter: entry.operation === 'PUT' ? parseCounter(entry) : undefined, revision: entry.revision };
 }
 
 /** KV keys allow only `[-/_=.A-Za-z0-9]`, and trackers may hold anything (user names, IPv6 addresses). */

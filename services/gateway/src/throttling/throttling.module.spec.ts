@@ -227,10 +227,13 @@ describe(ThrottlingModule.name, () => {
     const call = await replica();
     for (let i = 0; i < 3; i++) await call('get', '/things', { user: 'alice', ip: '10.0.0.1' });
     expect((await call('get', '/things', { user: 'alice', ip: '10.0.0.1' })).status).toBe(429);
+    await call('get', '/things', { user: 'bob', ip: '10.0.0.2' });
 
     await (await nc.jetstreamManager()).streams.delete(`KV_${bucket}`);
     const withoutCounters = [];
-    for (let i = 0; i < 6; i++) withoutCounters.push(await call('get', '/things', { user: 'alice', ip: '10.0.0.1' }));
+    for (let i = 0; i < 6; i++) withoutCounters.push(await call('get', '/things', { user: 'bob', ip: '10.0.0.2' }));
+    // A refusal this replica counted stands for the rest of its window: counts only grow within one.
+    expect((await call('get', '/things', { user: 'alice', ip: '10.0.0.1' })).status).toBe(429);
 
     expect(withoutCounters.map((res) => [res.status, res.headers['ratelimit-limit']])).toEqual(
       withoutCounters.map(() => [200, undefined]),

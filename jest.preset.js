@@ -24,8 +24,10 @@ module.exports = {
       },
     ],
   },
-  // ESM-only packages are compiled to CommonJS like our own sources.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|@kubernetes/client-node|openid-client|oauth4webapi)/)'],
+  // ESM-only packages are compiled to CommonJS like our own sources, wherever npm nested them.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(jose|@kubernetes/client-node|openid-client|oauth4webapi|content-disposition)/)(?!.*/node_modules/)',
+  ],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/**/*.spec.ts'],
 };

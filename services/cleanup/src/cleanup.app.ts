@@ -1,10 +1,9 @@
 import { INestApplication, LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { streams } from '@urumi/contracts';
 import { KubeClients } from '@urumi/kube';
 import { JetStreamServer } from '@urumi/messaging';
-import { ShutdownState } from '@urumi/runtime';
+import { createHttpApp, ShutdownState } from '@urumi/runtime';
 import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import type { CleanupConfig } from './config';
@@ -14,7 +13,7 @@ export async function createCleanupApp(
   config: CleanupConfig,
   { kube = KubeClients.fromEnvironment(), logger }: { kube?: KubeClients; logger?: LoggerService | false } = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(config, kube), logger === undefined ? {} : { logger });
+  const app = await createHttpApp(AppModule.forRoot(config, kube), logger === undefined ? {} : { logger });
   app.connectMicroservice<MicroserviceOptions>({
     strategy: new JetStreamServer({
       nats: config.nats,

@@ -1,21 +1,20 @@
 import 'reflect-metadata';
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { JetStreamServer } from '@urumi/messaging';
-import { createLogger, JsonLogger, ShutdownState } from '@urumi/runtime';
+import { createHttpApp, createLogger, JsonLogger, ShutdownState } from '@urumi/runtime';
 import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import { authConfigFromEnv } from './auth';
-import { GATEWAY_CONFIG, GatewayConfig, gatewayConfigFromEnv } from './config/gateway.config';
+import { GATEWAY_CONFIG, GatewayConfig, gatewayConfigFromEnv, trustedHops } from './config/gateway.config';
 import { enginesConfigFromEnv } from './engines/engines.config';
 import { HttpExceptionFilter } from './http/http-exception.filter';
-import { jsonBody } from './http/json-body';
+import { acceptJsonBodies, JsonBodyAdapter } from './http/json-body';
 import { withClosedSchemas } from './http/openapi';
 import { printable } from './http/printable';
 import { corsOptions } from './http/cors';
-import { requestContext } from './http/request-context';
+import { useRequestContext } from './http/request-context';
 import { liveConfigFromEnv } from './live/live.config';
 import { throttlingConfigFromEnv } from './throttling';
 
@@ -41,9 +40,9 @@ export function validationPipe(): ValidationPipe {
   });
 }
 
-export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpressApplication> {
+export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestFastifyApplication> {
   const gateway = gatewayConfigFromEnv(env);
-  const app = await NestFactory.create<NestExpressApplication>(
+  const app = await createHttpApp(
     AppModule.forRoot({
       gateway,
       auth: authConfigFromEnv(env),
@@ -52,12 +51,17 @@ export async function createGateway(env: NodeJS.ProcessEnv): Promise<NestExpress
       engines: enginesConfigFromEnv(env),
     }),
     { logger: new JsonLogger(createLogger('gateway')), bodyParser: false, abortOnError: false },
+    new JsonBodyAdapter({
+      trustProxy: trustedHops(gateway.trustedProxies),
+      bodyLimit: gateway.bodyLimitBytes,
+      // Any id that fits in a request reaches the handler (and its bounded 404), not the router's.
+      routerOptions: { maxParamLength: 16 * 1024 },
+    }),
   );
-  app.set('trust proxy', gateway.trustedProxies);
-  app.disable('x-powered-by');
+  const fastify = app.getHttpAdapter().getInstance();
+  useRequestContext(fastify, app.get(Registry));
+  acceptJsonBodies(fastify);
   app.enableCors(corsOptions(gateway.allowedOrigins));
-  app.use(requestContext(app.get(Registry)));
-  app.use(jsonBody(gateway.bodyLimitBytes));
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   // process.exit(0) once closed: as PID 1 of its container, a signal re-sent to itself would be ignored.

@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { scratchFile, testSandbox } from '@urumi/sandbox';
 import { createGateway } from '../src/main';
 
@@ -13,7 +13,7 @@ export type User = keyof typeof users;
 export const bearer = (user: User) => ({ Authorization: `Bearer ${users[user].token}` });
 
 export interface Harness {
-  readonly app: NestExpressApplication;
+  readonly app: NestFastifyApplication;
   readonly url: string;
   readonly natsUrl: string;
   close(): Promise<void>;

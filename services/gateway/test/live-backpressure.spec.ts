@@ -1,9 +1,8 @@
 import { HttpAdapterHost } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { create, StoreSchema } from '@urumi/contracts';
-import express from 'express';
-import { createServer, Server } from 'node:http';
+import type { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import type { Authenticator } from '../src/auth';
@@ -31,10 +30,8 @@ describe(`${LiveStatusServer.name} backpressure`, () => {
   const listeners = new Set<StoreListener>();
 
   beforeAll(async () => {
-    const app = express();
-    server = createServer(app);
-    const adapter = new ExpressAdapter(app);
-    adapter.setHttpServer(server);
+    const adapter = new FastifyAdapter();
+    server = adapter.getHttpServer() as Server;
     const readModel = {
       list: () => ({ items: [] }),
       subscribe: (listener: StoreListener) => {

@@ -2,6 +2,7 @@ import { buckets, Step, streams, subjects } from '@urumi/contracts';
 import { MetricsServer } from '@urumi/runtime';
 import { eventually } from '@urumi/sandbox';
 import { connect, NatsConnection } from 'nats';
+import { STATUS_CODES } from 'node:http';
 import request from 'supertest';
 import { bearer, Harness, startGateway, uniqueStoreName } from './gateway-harness';
 import { commandsOn, createCommandsFor, publishStatus, StoreRef } from './stores-stream';
@@ -132,6 +133,23 @@ describe('stores API', () => {
         .send({ name: 'valid-name', engine: 'medusa', padding: 'x'.repeat(20_000) });
       expect(huge.status).toBe(413);
       expect(huge.body.message).toMatch(/larger than \d+ bytes/);
+    });
+
+    it.each([
+      ['plain text', 'text/plain', 'name=shop', 415, 'request body must be JSON (Content-Type: application/json)'],
+      [
+        'a form',
+        'application/x-www-form-urlencoded',
+        'name=shop',
+        415,
+        'request body must be JSON (Content-Type: application/json)',
+      ],
+      ['JSON in Latin-1', 'application/json; charset=latin1', '{}', 415, 'request body must be UTF-8 JSON'],
+      ['a bare JSON string', 'application/json', '"shop"', 400, 'request body must be a JSON object'],
+    ])('refuses %s and says what it takes', async (_case, type, body, status, message) => {
+      const res = await http().post('/api/v1/stores').set(bearer('alice')).set('Content-Type', type).send(body);
+
+      expect(res.body).toEqual({ statusCode: status, error: STATUS_CODES[status], message });
     });
 
     it('leaves nothing behind after a refused request', async () => {

@@ -1,9 +1,8 @@
 import { INestApplication, LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { streams } from '@urumi/contracts';
 import { JetStreamServer, JetStreamServerOptions } from '@urumi/messaging';
-import { ShutdownState } from '@urumi/runtime';
+import { createHttpApp, ShutdownState } from '@urumi/runtime';
 import { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import { QuotaConfig } from './config/quota.config';
@@ -29,10 +28,7 @@ export async function createQuotaApp(
   config: QuotaConfig,
   { wiring = platformWiring, logger }: { wiring?: QuotaWiring; logger?: LoggerService | false } = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(
-    AppModule.forRoot(config, wiring.subjects),
-    logger === undefined ? {} : { logger },
-  );
+  const app = await createHttpApp(AppModule.forRoot(config, wiring.subjects), logger === undefined ? {} : { logger });
   app.connectMicroservice<MicroserviceOptions>({
     strategy: new JetStreamServer({
       ...wiring.consumer,

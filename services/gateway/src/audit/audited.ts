@@ -9,10 +9,9 @@ import {
   applyDecorators,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Registry } from 'prom-client';
 import { Observable, tap } from 'rxjs';
-import { Principal } from '../auth';
 import { describeError, refusalReason } from '../http/http-exception.filter';
 import { originOf } from '../http/request-context';
 import { AuditLog } from './audit.service';
@@ -57,8 +56,8 @@ export class AuditInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const action = this.reflector.get<string | undefined>(AUDIT_ACTION, context.getHandler());
-    const req = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
-    const res = context.switchToHttp().getResponse<Response>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     const principal = req.principal;
     if (!action || !principal) return next.handle();
     const record = (statusCode: number, body?: unknown) => {
@@ -67,7 +66,7 @@ export class AuditInterceptor implements NestInterceptor {
       void this.audit.record({
         ...originOf(req, principal),
         action,
-        storeId: store.id ?? String(req.params['id'] ?? ''),
+        storeId: store.id ?? (req.params as { id?: string }).id ?? '',
         storeName: store.name ?? (typeof requested.name === 'string' ? requested.name : ''),
         statusCode,
       });

@@ -1,5 +1,5 @@
 import { createParamDecorator, CustomDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Principal, Role } from './principal';
 
 export const IS_PUBLIC = 'urumi:auth:public';
@@ -13,7 +13,7 @@ export const Roles = (...roles: [Role, ...Role[]]): CustomDecorator => SetMetada
 
 /** The authenticated caller. Using it on a @Public() handler is a programming error. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
-  const principal = context.switchToHttp().getRequest<Request>().principal;
+  const principal = context.switchToHttp().getRequest<FastifyRequest>().principal;
   if (!principal) throw new Error('@CurrentPrincipal() needs an authenticated route (it is marked @Public())');
   return principal;
 });

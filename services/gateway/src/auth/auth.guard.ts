@@ -7,7 +7,8 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pathOf } from '../http/request-context';
 import { AUTH_CONFIG, AuthConfig, DEFAULT_PUBLIC_PATHS } from './auth.config';
 import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
 import { Authenticator } from './authenticator';
@@ -36,15 +37,18 @@ export class AuthGuard implements CanActivate {
     // Global guards also see the JetStream handlers of a hybrid app: those are not for this guard.
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
-    const req = context.switchToHttp().getRequest<Request>();
-    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) || this.publicPaths.has(req.path)) {
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    if (
+      this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) ||
+      this.publicPaths.has(pathOf(req))
+    ) {
       return true;
     }
-    const res = context.switchToHttp().getResponse<Response>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     const header = req.headers.authorization;
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
     if (!token) {
-      res.setHeader('WWW-Authenticate', CHALLENGE);
+      void res.header('WWW-Authenticate', CHALLENGE);
       throw new UnauthorizedException(
         header === undefined
           ? 'a bearer token is required (Authorization: Bearer <token>)'
@@ -55,7 +59,7 @@ export class AuthGuard implements CanActivate {
       req.principal = await this.authenticator.authenticate(token);
     } catch (error) {
       if (error instanceof UnauthorizedException)
-        res.setHeader('WWW-Authenticate', `${CHALLENGE}, error="invalid_token"`);
+        void res.header('WWW-Authenticate', `${CHALLENGE}, error="invalid_token"`);
       throw error;
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, targets);

@@ -2,7 +2,8 @@ import { Controller, Get, INestApplication, Req } from '@nestjs/common';
 import { scratchFile } from '@urumi/sandbox';
 import { Test } from '@nestjs/testing';
 import { ConfigError } from '@urumi/runtime';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
+import { fastifyApp } from '../../test/fastify-app';
 import request from 'supertest';
 import { CurrentPrincipal, Public, Roles } from './auth.decorators';
 import { AuthModule } from './auth.module';
@@ -23,7 +24,10 @@ function tokensFile(content: unknown): string {
 @Controller()
 class ProbeController {
   @Get('me')
-  me(@CurrentPrincipal() principal: Principal, @Req() req: Request): { principal: Principal; onRequest?: Principal } {
+  me(
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): { principal: Principal; onRequest?: Principal } {
     return { principal, onRequest: req.principal };
   }
 
@@ -63,8 +67,7 @@ describe(AuthModule.name, () => {
       imports: [AuthModule.forRoot({ mode: 'tokens', tokensFile: tokensFile(Object.values(users)) })],
       controllers: [ProbeController, PublicController],
     }).compile();
-    sut = moduleRef.createNestApplication({ logger: false });
-    await sut.init();
+    sut = await fastifyApp(moduleRef);
   });
 
   afterAll(async () => {

@@ -13,12 +13,9 @@ export interface Principal {
   readonly expiresAt?: Date;
 }
 
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own extension point for request fields
-  namespace Express {
-    interface Request {
-      /** Set by the AuthGuard once the bearer token is verified; read by the rate limiter, idempotency and logs. */
-      principal?: Principal;
-    }
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the AuthGuard once the bearer token is verified; read by the rate limiter, idempotency and logs. */
+    principal?: Principal;
   }
 }

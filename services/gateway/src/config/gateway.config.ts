@@ -15,12 +15,20 @@ export interface GatewayConfig {
   readonly storeUrlScheme: 'http' | 'https';
   /** Names no store may take: the fixed list and those of the platform's own hosts (PLATFORM_HOSTS). */
   readonly reservedStoreNames: ReadonlySet<string>;
-  /** Express `trust proxy`: how many proxies in front of the gateway may set X-Forwarded-For. */
+  /** How many proxies in front of the gateway may set X-Forwarded-For (see trustedHops). */
   readonly trustedProxies: number;
   readonly bodyLimitBytes: number;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+/**
+ * Which addresses may name the client, as Fastify's `trustProxy` and proxy-addr take it: the `trustedProxies` hops
+ * nearest the gateway, so the client is the address the farthest of them saw.
+ */
+export function trustedHops(trustedProxies: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < trustedProxies;
+}
 
 export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv): GatewayConfig {
   const port = envInt(env, 'GATEWAY_PORT', 8080, { min: 1, max: 65535 });

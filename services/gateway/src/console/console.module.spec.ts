@@ -1,20 +1,24 @@
-import express from 'express';
+import fastify, { FastifyInstance } from 'fastify';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { consoleHandler } from './console.module';
+import { serveConsole } from './console.module';
 
-describe(consoleHandler.name, () => {
+describe(serveConsole.name, () => {
   let dir: string;
 
-  /** The console handler behind a stand-in API route and the JSON 404 the gateway ends with. */
-  function app(consoleDir: string): express.Express {
-    const sut = express();
-    sut.get('/api/v1/stores', (_req, res) => res.json({ items: [] }));
-    sut.use(consoleHandler(consoleDir));
-    sut.use((_req: express.Request, res: express.Response) => res.status(404).json({ statusCode: 404 }));
-    return sut;
+  const apps: FastifyInstance[] = [];
+
+  /** The console beside a stand-in API route and the JSON 404 the gateway ends with. */
+  async function app(consoleDir: string): Promise<FastifyInstance['server']> {
+    const sut = fastify();
+    apps.push(sut);
+    sut.get('/api/v1/stores', async () => ({ items: [] }));
+    serveConsole(sut, consoleDir);
+    sut.setNotFoundHandler((_req, reply) => reply.status(404).send({ statusCode: 404 }));
+    await sut.ready();
+    return sut.server;
   }
 
   beforeEach(() => {
@@ -23,10 +27,15 @@ describe(consoleHandler.name, () => {
     writeFileSync(join(dir, 'main-FJUNCHZP.js'), 'console.log(1)');
   });
 
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((sut) => sut.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('serves the console at / with a content security policy', async () => {
-    const res = await request(app(dir)).get('/').expect(200);
+    const res = await request(await app(dir))
+      .get('/')
+      .expect(200);
 
     expect(res.text).toBe('<urumi-root></urumi-root>');
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
@@ -34,32 +43,48 @@ describe(consoleHandler.name, () => {
   });
 
   it("serves index.html for the console's own routes, so a reload or a shared link works", async () => {
-    const res = await request(app(dir)).get('/stores/0f8c1c3e').expect(200);
+    const res = await request(await app(dir))
+      .get('/stores/0f8c1c3e')
+      .expect(200);
 
     expect(res.text).toBe('<urumi-root></urumi-root>');
   });
 
   it('serves built files, the content-hashed ones cacheable for good', async () => {
-    const res = await request(app(dir)).get('/main-FJUNCHZP.js').expect(200);
+    const res = await request(await app(dir))
+      .get('/main-FJUNCHZP.js')
+      .expect(200);
 
     expect(res.text).toBe('console.log(1)');
     expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
   });
 
   it('leaves a missing file and every /api path to the API (its JSON 404)', async () => {
-    await request(app(dir)).get('/missing-AAAAAAAA.js').expect(404, { statusCode: 404 });
-    await request(app(dir)).get('/api/v1/nothing-here').expect(404, { statusCode: 404 });
-    await request(app(dir)).get('/api').expect(404, { statusCode: 404 });
-    await request(app(dir)).get('/api/v1/stores').expect(200, { items: [] });
+    await request(await app(dir))
+      .get('/missing-AAAAAAAA.js')
+      .expect(404, { statusCode: 404 });
+    await request(await app(dir))
+      .get('/api/v1/nothing-here')
+      .expect(404, { statusCode: 404 });
+    await request(await app(dir))
+      .get('/api')
+      .expect(404, { statusCode: 404 });
+    await request(await app(dir))
+      .get('/api/v1/stores')
+      .expect(200, { items: [] });
   });
 
   it('answers only GET and HEAD', async () => {
-    await request(app(dir)).post('/stores').expect(404, { statusCode: 404 });
-    await request(app(dir)).head('/stores').expect(200);
+    await request(await app(dir))
+      .post('/stores')
+      .expect(404, { statusCode: 404 });
+    await request(await app(dir))
+      .head('/stores')
+      .expect(200);
   });
 
   it('says how to build the console when it is not built', async () => {
-    const res = await request(app(join(dir, 'absent')))
+    const res = await request(await app(join(dir, 'absent')))
       .get('/')
       .expect(404);
 

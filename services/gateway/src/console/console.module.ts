@@ -1,8 +1,10 @@
 import { DynamicModule, Inject, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import express, { NextFunction, Request, RequestHandler, Response } from 'express';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
+import { pathOf } from '../http/request-context';
 import { ConsoleConfig } from './console.config';
 
 const CONSOLE_CONFIG = Symbol('CONSOLE_CONFIG');
@@ -24,8 +26,8 @@ const HASHED = /-[A-Z0-9]{8}\.(js|css)$/;
 
 /**
  * Serves the built console at `/`: its files, and index.html for any other page path (the console's
- * own routes), so a person opens one URL. Registered after the API routes, so it only sees requests no
- * route took; `/api/…` stays the API's (unknown API paths still answer the JSON 404).
+ * own routes), so a person opens one URL. Its wildcard route only sees requests no API route matches;
+ * `/api/…` stays the API's (unknown API paths still answer the JSON 404).
  */
 @Module({})
 export class ConsoleModule implements OnModuleInit {
@@ -45,44 +47,46 @@ export class ConsoleModule implements OnModuleInit {
     if (!existsSync(join(dir, 'index.html'))) {
       this.logger.warn({ msg: 'The console is not built; / explains how to build it', dir });
     }
-    this.adapterHost.httpAdapter.use(consoleHandler(dir));
+    serveConsole(this.adapterHost.httpAdapter.getInstance<FastifyInstance>(), dir);
   }
 }
 
-export function consoleHandler(dir: string): RequestHandler {
-  const files = express.static(dir, {
+/** GET and HEAD of any path outside /api: a built file, else (a page path) index.html. */
+export function serveConsole(fastify: FastifyInstance, dir: string): void {
+  const root = resolve(dir);
+  void fastify.register(fastifyStatic, {
+    root,
+    serve: false,
     index: false,
-    redirect: false,
-    setHeaders: (res, path) => {
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      res.setHeader('Cache-Control', HASHED.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
-    },
+    setHeaders: (reply, path) =>
+      void reply.headers({
+        'X-Content-Type-Options': 'nosniff',
+        'Cache-Control': HASHED.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      }),
   });
-  const index = join(dir, 'index.html');
-  return (req: Request, res: Response, next: NextFunction) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path === '/api' || req.path.startsWith('/api/')) {
-      return next();
-    }
-    files(req, res, () => {
-      // A missing file (/favicon.png) is a 404; a page path (/stores/42) is the console's to route.
-      if (extname(req.path) !== '') return next();
-      res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-      res.setHeader('X-Frame-Options', 'DENY');
-      res.setHeader('Referrer-Policy', 'same-origin');
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      res.setHeader('Cache-Control', 'no-cache');
-      if (!existsSync(index)) {
-        res
-          .status(404)
-          .type('text/plain')
-          .send(
-            `The Urumi console is not built (no ${index}).\n` +
-              'Build it with `npx nx run console:build`, or point CONSOLE_DIR at a built console.\n' +
-              'The API is at /api/v1 (OpenAPI: /api/docs).\n',
-          );
-        return;
-      }
-      res.sendFile(index, (error) => error && next(error));
+  const index = join(root, 'index.html');
+  fastify.get('/*', (req, reply) => {
+    const path = pathOf(req);
+    if (path === '/api' || path.startsWith('/api/')) return reply.callNotFound();
+    // A missing file (/favicon.png) is a 404; a page path (/stores/42) is the console's to route.
+    if (extname(path) !== '') return reply.sendFile((req.params as { '*': string })['*']);
+    void reply.headers({
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'same-origin',
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-cache',
     });
-  };
+    if (!existsSync(index)) {
+      return reply
+        .status(404)
+        .type('text/plain')
+        .send(
+          `The Urumi console is not built (no ${index}).\n` +
+            'Build it with `npx nx run console:build`, or point CONSOLE_DIR at a built console.\n' +
+            'The API is at /api/v1 (OpenAPI: /api/docs).\n',
+        );
+    }
+    return reply.sendFile('index.html');
+  });
 }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   CommandNotAcceptedError,
   StoreDeletedSinceError,
@@ -9,6 +9,7 @@ import {
   StoreNotFoundError,
 } from '../stores/store.errors';
 import { ReadModelBehindError } from '../read-model/read-model.service';
+import { pathOf } from './request-context';
 
 export interface ErrorBody {
   readonly statusCode: number;
@@ -23,15 +24,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const res = http.getResponse<Response>();
-    const req = http.getRequest<Request>();
+    const res = http.getResponse<FastifyReply>();
+    const req = http.getRequest<FastifyRequest>();
     const [status, message] = describeError(error, req.requestId);
     if (status >= 500) {
-      this.logger.error({ msg: 'Request failed', path: req.path, requestId: req.requestId, error: String(error) });
+      this.logger.error({ msg: 'Request failed', path: pathOf(req), requestId: req.requestId, error: String(error) });
     }
-    if (res.headersSent) return;
+    if (res.sent) return;
     const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
-    res.status(status).json(body);
+    void res.status(status).send(body);
   }
 }
 

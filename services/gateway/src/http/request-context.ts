@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
 import { Logger } from '@nestjs/common';
 import { Actor, ActorSchema, create } from '@urumi/contracts';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-declare module 'express' {
-  interface Request {
+declare module 'fastify' {
+  interface FastifyRequest {
     requestId?: string;
   }
 }
@@ -18,18 +18,24 @@ export interface RequestOrigin {
   readonly requestId: string;
 }
 
-export function originOf(req: Request, principal: { name: string; role: string }): RequestOrigin {
+export function originOf(req: FastifyRequest, principal: { name: string; role: string }): RequestOrigin {
   return {
     actor: create(ActorSchema, { user: principal.name, role: principal.role, sourceIp: req.ip ?? '' }),
     requestId: req.requestId ?? 'unknown',
   };
 }
 
+/** The request's path, without its query string (which may carry tokens). */
+export function pathOf(req: FastifyRequest): string {
+  const query = req.url.indexOf('?');
+  return query === -1 ? req.url : req.url.slice(0, query);
+}
+
 /**
- * One middleware for what every request needs: a request id, a JSON access log line (no query
- * strings, no headers: they may carry tokens) and the request-duration histogram.
+ * What every request needs, as two hooks: a request id, a JSON access log line (no query strings, no headers: they may
+ * carry tokens) and the request-duration histogram.
  */
-export function requestContext(registry: Registry): (req: Request, res: Response, next: NextFunction) => void {
+export function useRequestContext(fastify: FastifyInstance, registry: Registry): void {
   const logger = new Logger('Http');
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -38,28 +44,25 @@ export function requestContext(registry: Registry): (req: Request, res: Response
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
-  return (req, res, next) => {
-    const header = req.header('x-request-id');
-    req.requestId = header && REQUEST_ID.test(header) ? header : randomUUID();
-    res.setHeader('X-Request-Id', req.requestId);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      duration.observe(
-        { method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) },
-        seconds,
-      );
-      logger.log({
-        msg: 'request',
-        method: req.method,
-        path: req.path,
-        status: res.statusCode,
-        durationMs: Math.round(seconds * 1000 * 10) / 10,
-        requestId: req.requestId,
-        user: req.principal?.name,
-      });
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const header = req.headers['x-request-id'];
+    req.requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    reply.header('X-Request-Id', req.requestId);
+    done();
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const seconds = reply.elapsedTime / 1000;
+    const route = req.routeOptions.url ?? 'unmatched';
+    duration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
+    logger.log({
+      msg: 'request',
+      method: req.method,
+      path: pathOf(req),
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      requestId: req.requestId,
+      user: req.principal?.name,
     });
-    next();
-  };
+    done();
+  });
 }

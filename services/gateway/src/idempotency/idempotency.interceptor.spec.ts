@@ -16,11 +16,12 @@ import {
   Res,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { KeyValueBuckets } from '@urumi/messaging';
 import { eventually, testSandbox } from '@urumi/sandbox';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { fastifyApp } from '../../test/fastify-app';
 import { randomUUID } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
 import request from 'supertest';
@@ -40,9 +41,9 @@ class NotYoursFilter implements ExceptionFilter {
   catch(error: NotYoursError, host: ArgumentsHost): void {
     host
       .switchToHttp()
-      .getResponse<Response>()
+      .getResponse<FastifyReply>()
       .status(404)
-      .json({ statusCode: 404, error: 'Not Found', message: error.message });
+      .send({ statusCode: 404, error: 'Not Found', message: error.message });
   }
 }
 
@@ -73,12 +74,12 @@ class ThingsController {
   @Idempotent()
   create(
     @Body() body: Record<string, unknown>,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Record<string, unknown> {
     this.calls.hit('create');
     const id = req.idempotentRun?.resourceId ?? randomUUID();
-    res.setHeader('Location', `/things/${id}`);
+    void res.header('Location', `/things/${id}`);
     return { id, resumed: req.idempotentRun?.resumed ?? false, ...body };
   }
 
@@ -104,7 +105,7 @@ class ThingsController {
 
   @Post('flaky')
   @Idempotent()
-  flaky(@Req() req: Request): { attempt: number } {
+  flaky(@Req() req: FastifyRequest): { attempt: number } {
     const attempt = this.calls.hit('flaky');
     if (req.idempotentRun) this.calls.runs.push(req.idempotentRun);
     if (attempt === 1) throw new Error('database hiccup');
@@ -122,7 +123,7 @@ class ThingsController {
 describe(IdempotencyInterceptor.name, () => {
   let nc: NatsConnection;
   const buckets: string[] = [];
-  let sut: NestExpressApplication;
+  let sut: NestFastifyApplication;
   let calls: Calls;
   const http = () => request(sut.getHttpServer());
   const as = (user: string, key?: string) =>
@@ -151,14 +152,14 @@ describe(IdempotencyInterceptor.name, () => {
       controllers: [ThingsController],
       providers: [Calls, { provide: APP_FILTER, useClass: NotYoursFilter }],
     }).compile();
-    sut = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-    // What the AuthGuard does: the caller, on the request.
-    sut.use((req: Request, _res: Response, next: NextFunction) => {
-      const user = req.header('x-user');
-      if (user) req.principal = { name: user, role: 'tenant' };
-      next();
+    sut = await fastifyApp(moduleRef, {
+      // What the AuthGuard does: the caller, on the request.
+      configure: (fastify) =>
+        fastify.addHook('onRequest', async (req) => {
+          const user = req.headers['x-user'];
+          if (typeof user === 'string') req.principal = { name: user, role: 'tenant' };
+        }),
     });
-    await sut.init();
     calls = sut.get(Calls);
   }
 

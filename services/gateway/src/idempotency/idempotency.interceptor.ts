@@ -11,15 +11,16 @@ import {
   ServiceUnavailableException,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { catchError, concatMap, from, Observable, of, switchMap, throwError } from 'rxjs';
 import { CountReplay, IDEMPOTENCY_OPTIONS, IDEMPOTENCY_REPLAYS, IdempotencyOptions } from './idempotency.options';
+import { pathOf } from '../http/request-context';
 import { Claim, IdempotencyStore, IdempotentRun, StoredAnswer } from './idempotency.store';
 
-declare module 'express' {
-  interface Request {
+declare module 'fastify' {
+  interface FastifyRequest {
     /** For a request with an Idempotency-Key, the run of it that the handler is: what it creates, and whether it resumes. */
     idempotentRun?: IdempotentRun;
   }
@@ -47,8 +48,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     const header = req.headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
     if (header === undefined || SAFE_METHODS.has(req.method)) return next.handle();
     const idempotencyKey = Array.isArray(header) ? header.join(', ') : header;
@@ -61,7 +62,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       );
     }
     const caller = req.principal?.name ?? `anonymous@${req.ip ?? 'unknown'}`;
-    const key = idempotencyStoreKey(caller, req.method, req.originalUrl.split('?')[0] ?? '', idempotencyKey);
+    const key = idempotencyStoreKey(caller, req.method, pathOf(req), idempotencyKey);
     const fingerprint = bodyFingerprint(req.body);
     const quoted = JSON.stringify(idempotencyKey);
 
@@ -73,7 +74,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
           );
         }
         if (claim.kind === 'in-progress') {
-          res.setHeader('Retry-After', '1');
+          void res.header('Retry-After', '1');
           throw new ConflictException(
             `a request with ${IDEMPOTENCY_KEY_HEADER} ${quoted} is still in progress; retry it later`,
           );
@@ -94,20 +95,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  private replay(answer: StoredAnswer, res: Response): Observable<unknown> {
+  private replay(answer: StoredAnswer, res: FastifyReply): Observable<unknown> {
     this.countReplay();
-    res.setHeader('Idempotent-Replayed', 'true');
+    void res.header('Idempotent-Replayed', 'true');
     if (answer.refusal) {
       return throwError(() => new HttpException(answer.body as Record<string, unknown> | string, answer.status));
     }
-    res.status(answer.status);
-    if (answer.location !== undefined) res.setHeader('Location', answer.location);
+    void res.status(answer.status);
+    if (answer.location !== undefined) void res.header('Location', answer.location);
     return of(answer.body);
   }
 
   private run(
     next: CallHandler,
-    res: Response,
+    res: FastifyReply,
     key: string,
     claim: Extract<Claim, { kind: 'claimed' }>,
     fingerprint: string,

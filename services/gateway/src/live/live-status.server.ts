@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ThrottlerStorage } from '@nestjs/throttler';
-import type { Express, Request } from 'express';
+import proxyAddr from '@fastify/proxy-addr';
 import { IncomingMessage, Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Gauge, Registry } from 'prom-client';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Authenticator, Principal } from '../auth';
-import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway.config';
+import { GATEWAY_CONFIG, GatewayConfig, trustedHops } from '../config/gateway.config';
 import { canSee, ReadModel } from '../read-model/read-model.service';
 import type { LiveMessage } from '@urumi/contracts';
 import { StoreViewCache } from '../stores/store-view.cache';
@@ -171,11 +171,9 @@ export class LiveStatusServer implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  /** The client's address as Express reads it for HTTP requests, under the same `trust proxy` setting. */
+  /** The client's address as Fastify reads it for HTTP requests, trusting the same proxies. */
   private clientAddress(req: IncomingMessage): string | undefined {
-    const app = this.adapterHost.httpAdapter.getInstance<Express>();
-    const view = Object.create(app.request, { headers: { value: req.headers }, socket: { value: req.socket } });
-    return (view as Request).ip;
+    return proxyAddr(req, trustedHops(this.config.trustedProxies));
   }
 
   private serve(ws: WebSocket, session: Session): void {

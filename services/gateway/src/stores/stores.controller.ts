@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, Principal } from '../auth';
 import { CreateRateLimit } from '../throttling';
 import { Idempotent } from '../idempotency';
@@ -37,11 +37,11 @@ export class StoresController {
   async create(
     @Body() dto: CreateStoreDto,
     @CurrentPrincipal() principal: Principal,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<StoreView> {
     const store = await this.stores.create(principal, dto, originOf(req, principal), req.idempotentRun);
-    res.setHeader('Location', `/${STORES_PATH}/${store.id}`);
+    void res.header('Location', `/${STORES_PATH}/${store.id}`);
     return this.views.of(store);
   }
 
@@ -74,7 +74,7 @@ export class StoresController {
   async delete(
     @Param('id') id: string,
     @CurrentPrincipal() principal: Principal,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<StoreView> {
     return this.views.of(await this.stores.delete(principal, id, originOf(req, principal)));
   }

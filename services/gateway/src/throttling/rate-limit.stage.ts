@@ -1,7 +1,8 @@
 import { ExecutionContext, HttpException, HttpStatus } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, ThrottlerStorage } from '@nestjs/throttler';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pathOf } from '../http/request-context';
 
 /** What one throttler allowed for this request: the source of the RateLimit headers. */
 export interface RateLimitUsage {
@@ -14,7 +15,7 @@ export interface RateLimitUsage {
 }
 
 const USAGE = Symbol('urumi:rate-limit-usage');
-type RequestWithUsage = Request & { [USAGE]?: RateLimitUsage[] };
+type RequestWithUsage = FastifyRequest & { [USAGE]?: RateLimitUsage[] };
 
 const STORAGE_WARNING_INTERVAL_MS = 30_000;
 
@@ -54,7 +55,7 @@ export class RateLimitStage extends ThrottlerGuard {
 
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    return this.stage.exemptPaths.has(context.switchToHttp().getRequest<Request>().path);
+    return this.stage.exemptPaths.has(pathOf(context.switchToHttp().getRequest<FastifyRequest>()));
   }
 
   protected override async handleRequest({
@@ -67,7 +68,7 @@ export class RateLimitStage extends ThrottlerGuard {
     generateKey,
   }: ThrottlerRequest): Promise<boolean> {
     const req = context.switchToHttp().getRequest<RequestWithUsage>();
-    const res = context.switchToHttp().getResponse<Response>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     const name = throttler.name ?? 'default';
     const key = generateKey(context, await getTracker(req, context), name);
     let record: Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -89,7 +90,7 @@ export class RateLimitStage extends ThrottlerGuard {
     usages.push(usage);
     if (record.isBlocked) {
       writeHeaders(res, usages, usage);
-      res.setHeader('Retry-After', String(record.timeToBlockExpire));
+      void res.header('Retry-After', String(record.timeToBlockExpire));
       this.stage.onRefused?.(name);
       const what = this.stage.describe[name] ?? `requests (${name})`;
       throw new RateLimitExceededException(
@@ -109,7 +110,7 @@ export class RateLimitStage extends ThrottlerGuard {
 }
 
 /** The limit closest to running out (or the one exceeded), and every policy that applied. */
-function writeHeaders(res: Response, usages: readonly RateLimitUsage[], exceeded?: RateLimitUsage): void {
+function writeHeaders(res: FastifyReply, usages: readonly RateLimitUsage[], exceeded?: RateLimitUsage): void {
   const shown =
     exceeded ??
     usages.reduce((tightest, usage) =>
@@ -118,13 +119,14 @@ function writeHeaders(res: Response, usages: readonly RateLimitUsage[], exceeded
         ? usage
         : tightest,
     );
-  res.setHeader('RateLimit-Limit', String(shown.limit));
-  res.setHeader('RateLimit-Remaining', String(shown.remaining));
-  res.setHeader('RateLimit-Reset', String(shown.resetSeconds));
-  res.setHeader(
-    'RateLimit-Policy',
-    usages.map((usage) => `${usage.limit};w=${usage.windowSeconds};comment="${usage.name}"`).join(', '),
-  );
+  void res.headers({
+    'RateLimit-Limit': String(shown.limit),
+    'RateLimit-Remaining': String(shown.remaining),
+    'RateLimit-Reset': String(shown.resetSeconds),
+    'RateLimit-Policy': usages
+      .map((usage) => `${usage.limit};w=${usage.windowSeconds};comment="${usage.name}"`)
+      .join(', '),
+  });
 }
 
 function window(ttlMs: number): string {

@@ -1,5 +1,5 @@
 import { Controller, Get, Global, Module, Post } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { KeyValueBuckets } from '@urumi/messaging';
 import { scratchFile, testSandbox } from '@urumi/sandbox';
@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
 import request, { Response } from 'supertest';
 import { AuthModule } from '../auth';
-import { gatewayConfigFromEnv } from '../config/gateway.config';
+import { gatewayConfigFromEnv, trustedHops } from '../config/gateway.config';
+import { fastifyApp } from '../../test/fastify-app';
 import { CreateRateLimit, SkipRateLimit } from './rate-limit.decorators';
 import { ThrottlingConfig } from './throttling.config';
 import { ThrottlingModule } from './throttling.module';
@@ -48,7 +49,7 @@ class ThingsController {
 
 describe(ThrottlingModule.name, () => {
   const tokensFile = scratchFile('tokens.json', Object.values(users));
-  const apps: NestExpressApplication[] = [];
+  const apps: NestFastifyApplication[] = [];
   let nc: NatsConnection;
   let bucket: string;
 
@@ -89,10 +90,10 @@ describe(ThrottlingModule.name, () => {
       ],
       controllers: [ThingsController],
     }).compile();
-    const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
     // Behind one proxy, as the gateway sets it up from TRUSTED_PROXIES: X-Forwarded-For names the client.
-    app.set('trust proxy', gatewayConfigFromEnv({ TRUSTED_PROXIES: '1' }).trustedProxies);
-    await app.init();
+    const app = await fastifyApp(moduleRef, {
+      server: { trustProxy: trustedHops(gatewayConfigFromEnv({ TRUSTED_PROXIES: '1' }).trustedProxies) },
+    });
     apps.push(app);
     const close = app.close.bind(app);
     app.close = async () => {

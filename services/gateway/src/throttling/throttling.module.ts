@@ -12,7 +12,7 @@ import { ThrottlerOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { buckets } from '@urumi/contracts';
 import { KeyValueBuckets } from '@urumi/messaging';
 import { sourceKey } from '@urumi/runtime';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Counter, Registry } from 'prom-client';
 import { from, Observable, switchMap } from 'rxjs';
 import { NatsKvThrottlerStorage } from './nats-kv-throttler.storage';
@@ -34,7 +34,7 @@ const DESCRIPTIONS = {
 
 export interface TrackedRequest {
   readonly ip?: string;
-  readonly principal?: Request['principal'];
+  readonly principal?: FastifyRequest['principal'];
 }
 
 /** The client's source as quota counts it too (IPv6 per /64; no address is a source of its own). */

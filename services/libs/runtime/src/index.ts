@@ -1,4 +1,5 @@
 export { ConfigError, envInt, envJson, envList, envNumber, envString } from './config';
+export { createHttpApp } from './http-app';
 export { createLogger, JsonLogger } from './logger';
 export { metricSamples, metricValuesBy } from './metric-samples';
 export type { MetricSample } from './metric-samples';

@@ -1,18 +1,20 @@
-import { BeforeApplicationShutdown, INestApplication, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { MetricsServer, OperationsModule, ShutdownState } from './operations.module';
 
 describe(OperationsModule.name, () => {
-  let app: INestApplication;
+  let app: NestFastifyApplication;
   let natsUp = true;
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [OperationsModule.forRoot({ service: 'test', readiness: () => ({ nats: async () => natsUp }) })],
     }).compile();
-    app = moduleRef.createNestApplication();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
     await app.init();
+    await app.getHttpAdapter().getInstance().ready();
   });
 
   afterAll(() => app.close());
@@ -39,7 +41,7 @@ describe(OperationsModule.name, () => {
 });
 
 describe(`${OperationsModule.name} with a metrics port`, () => {
-  let app: INestApplication;
+  let app: NestFastifyApplication;
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
@@ -51,8 +53,9 @@ describe(`${OperationsModule.name} with a metrics port`, () => {
         }),
       ],
     }).compile();
-    app = moduleRef.createNestApplication();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
     await app.init();
+    await app.getHttpAdapter().getInstance().ready();
   });
 
   afterAll(() => app.close());
@@ -96,7 +99,7 @@ describe(`${OperationsModule.name} while shutting down`, () => {
       imports: [OperationsModule.forRoot({ service: 'test', readiness: () => ({ nats: async () => true }) })],
       providers: [SlowToStop],
     }).compile();
-    const app = moduleRef.createNestApplication();
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
     await app.listen(0, '127.0.0.1');
     const url = await app.getUrl();
     const sut = app.get(ShutdownState);

@@ -13,7 +13,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -58,7 +58,9 @@ export class OperationsController {
   }
 
   @Get('readyz')
-  async ready(@Res({ passthrough: true }) res: Response): Promise<{ status: string; checks: Record<string, boolean> }> {
+  async ready(
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<{ status: string; checks: Record<string, boolean> }> {
     if (this.shutdown.signal.aborted) {
       res.status(503);
       return { status: 'shutting down', checks: {} };

@@ -3,7 +3,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { floorSettings } from './canned';
 import { NestFloorModule } from './nest-floor.module';
 
-/** Bare NestJS on Fastify: what the gateway's framework costs on the other adapter. */
+/** Bare NestJS on Fastify, the gateway's adapter: what its framework costs. */
 async function main(): Promise<void> {
   const { port, responses } = floorSettings();
   const app = await NestFactory.create<NestFastifyApplication>(

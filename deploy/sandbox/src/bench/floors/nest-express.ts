@@ -9,8 +9,9 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(NestFloorModule.answering(responses), {
     logger: false,
   });
-  // Express would add an X-Powered-By the gateway does not send.
+  // Express would add an X-Powered-By and an ETag the gateway does not send.
   app.disable('x-powered-by');
+  app.disable('etag');
   await app.listen(port, '127.0.0.1');
 }
 

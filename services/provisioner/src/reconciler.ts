@@ -14,7 +14,6 @@ import {
   KubeClients,
   labels,
   Leadership,
-  metadataOnly,
   namespaceOf,
   NotLeadingError,
   Phase,
@@ -142,7 +141,7 @@ export class StoreReconciler implements OnApplicationBootstrap, OnApplicationShu
       ([path, list]: [string, List]) =>
         new ResilientInformer(kube.config, {
           path,
-          list: () => list({ labelSelector }, onlyDeletions ? metadataOnly : undefined),
+          list: (options) => list({ labelSelector }, options),
           labelSelector,
           metadataOnly: onlyDeletions,
           onChange: (object, deleted) => {

@@ -2,7 +2,7 @@ export { KubeClients } from './client';
 export { describeKubeError, isConflict, isNotFound, statusOf } from './errors';
 export { Helm, HelmError } from './helm';
 export type { HelmCallOptions, HelmOptions, HelmRelease } from './helm';
-export { metadataOnly, ResilientInformer } from './informer';
+export { ResilientInformer } from './informer';
 export { JITTER_FACTOR, kubeLeaseApi, LeaderElector, leaderIdentity, monotonicClock } from './leader-election';
 export type { Clock, LeaderCallbacks, LeaderElectorOptions, LeaseApi } from './leader-election';
 export {

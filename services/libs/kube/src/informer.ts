@@ -16,12 +16,6 @@ const ABORT_SETTLE_MS = 1_000;
 const PARTIAL_OBJECT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const PARTIAL_OBJECT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
-/**
- * Options for a typed list call (e.g. `core.listResourceQuotaForAllNamespaces(query, metadataOnly)`) that make the API
- * server send each object's metadata alone, for a `metadataOnly` informer.
- */
-export const metadataOnly: ConfigurationOptions = setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST);
-
 /** Drops what no handler reads before the informer caches an object: the field managers' bookkeeping. */
 function trimmed<T extends KubernetesObject>(object: T): T {
   if (object.metadata?.managedFields) delete object.metadata.managedFields;
@@ -63,8 +57,8 @@ class TrimmingWatch extends Watch {
 export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** The API path to watch, e.g. `/apis/urumi.dev/v1/stores` or `/apis/apps/v1/deployments`. */
   readonly path: string;
-  /** The list call; with `metadataOnly`, one given the `metadataOnly` options. */
-  readonly list: () => Promise<KubernetesListObject<T>>;
+  /** The list call, passing `options` on to the typed client (with `metadataOnly`, they ask for metadata alone). */
+  readonly list: (options?: ConfigurationOptions) => Promise<KubernetesListObject<T>>;
   readonly labelSelector?: string;
   /**
    * Cache each object's metadata alone (PartialObjectMetadata): for handlers that need only names, labels and
@@ -100,12 +94,14 @@ export class ResilientInformer<T extends KubernetesObject> {
     config: KubeConfig,
     private readonly options: ResilientInformerOptions<T>,
   ) {
+    const metadataOnly = options.metadataOnly ?? false;
+    const listOptions = metadataOnly ? setHeaderOptions('Accept', PARTIAL_OBJECT_METADATA_LIST) : undefined;
     const list = async () => {
-      const result = await options.list();
+      const result = await options.list(listOptions);
       result.items.forEach(trimmed);
       return result;
     };
-    const watch = new TrimmingWatch(config, options.metadataOnly ?? false);
+    const watch = new TrimmingWatch(config, metadataOnly);
     this.informer = new ListWatch<T>(options.path, watch, list, false, options.labelSelector);
     this.informer.on('add', (o) => options.onChange(o, false));
     this.informer.on('update', (o) => options.onChange(o, false));

@@ -2,7 +2,7 @@ import { CoreV1Api, KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually, testSandbox } from '@urumi/sandbox';
-import { metadataOnly, ResilientInformer } from '../src';
+import { ResilientInformer } from '../src';
 
 jest.setTimeout(120_000);
 
@@ -90,7 +90,7 @@ describe('ResilientInformer against the API server', () => {
     const deleted: string[] = [];
     const informer = new ResilientInformer(config, {
       path: `/api/v1/namespaces/${namespace}/configmaps`,
-      list: () => core.listNamespacedConfigMap({ namespace, labelSelector: `${LABEL}=meta` }, metadataOnly),
+      list: (options) => core.listNamespacedConfigMap({ namespace, labelSelector: `${LABEL}=meta` }, options),
       labelSelector: `${LABEL}=meta`,
       metadataOnly: true,
       onChange: (object, gone) => gone && deleted.push(object.metadata?.name ?? ''),
